@@ -1,0 +1,120 @@
+"""Analytic parameter, FLOP and decode-state formulas for a whole model, summed from the formulas that sit
+beside each component. These are the independent references the module-tree and torch counters are checked
+against, and the only numbers available for models too large to run.
+
+FLOP convention (Megatron-LM, Narayanan et al. 2021): 2 FLOPs per multiply-add; matmuls only; a training
+step costs 3 × the forward (backward = 2 × forward); causal attention counts half of the T² score and
+value products (the `causal=False` column counts all of them, which is what kernels and torch's counter see);
+the logits matmul is counted; an embedding lookup is free; tied embeddings count once as parameters but the
+output matmul is still paid.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from archs.components import mlp as mlp_mod
+from archs.components.norms import norm_params
+from archs.components.rope import position_params
+from archs.config import DecoderConfig
+from archs.decoder import component_module
+
+MIXER_KIND = {"attn": "attention", "mla": "mla", "gdn": "gdn"}
+
+
+def _is_decoder(cfg) -> bool:
+    return isinstance(cfg, DecoderConfig)
+
+
+def _stacks():
+    from archs import parallel_stacks
+    return parallel_stacks
+
+
+def _mtp_heads(cfg: DecoderConfig) -> list[bool]:
+    """with_block flag of every MTP head the decoder builds."""
+    layer_heads = [False for spec in cfg.layers if spec.mtp]
+    return layer_heads + [cfg.mtp.with_block] * (cfg.mtp.depth if cfg.mtp else 0)
+
+
+def _block_params(cfg: DecoderConfig, spec) -> int:
+    n = 2 * norm_params(cfg.norm, cfg.dim) + component_module(spec.mixer).params_formula(cfg, spec)
+    return n + component_module(spec.ffn).params_formula(cfg, spec)
+
+
+def _moe_split(cfg: DecoderConfig, spec) -> dict[str, int]:
+    m = cfg.moe
+    shared = mlp_mod.mlp_params(cfg.dim, m.n_shared * (m.shared_dim or m.expert_dim), m.expert_ffn) \
+        if m.n_shared else 0
+    return {"moe_router": cfg.dim * m.n_experts,
+            "moe_experts": m.n_experts * mlp_mod.mlp_params(cfg.dim, m.expert_dim, m.expert_ffn),
+            "moe_shared": shared}
+
+
+@dataclass
+class AnalyticParams:
+    total: int
+    active: int
+    by_kind: dict[str, int]
+
+
+def params(cfg) -> AnalyticParams:
+    """Parameters by component kind, total and active per token, from formulas only."""
+    if not _is_decoder(cfg):
+        return _stacks().analytic_params(cfg)
+    by: Counter = Counter()
+    by["embedding"] = cfg.vocab_size * cfg.dim
+    by["output"] = 0 if cfg.tie_embeddings else cfg.vocab_size * cfg.dim
+    by["positions"] = position_params(cfg)
+    for spec in cfg.layers:
+        by["norm"] += 2 * norm_params(cfg.norm, cfg.dim)
+        by[MIXER_KIND[spec.mixer]] += component_module(spec.mixer).params_formula(cfg, spec)
+        if spec.ffn == "moe":
+            by.update(_moe_split(cfg, spec))
+        else:
+            by["ffn"] += mlp_mod.params_formula(cfg, spec)
+    by["norm"] += norm_params(cfg.norm, cfg.dim)
+    from archs.components import mtp as mtp_mod
+    for with_block in _mtp_heads(cfg):
+        block = _block_params(cfg, cfg.pattern[-1]) if with_block else 0
+        by["mtp"] += mtp_mod.params_formula(cfg, with_block_params=block)
+    total = sum(by.values())
+    routed = by["moe_experts"]
+    active = total - routed + (round(routed * cfg.moe.top_k / cfg.moe.n_experts) if cfg.moe else 0)
+    return AnalyticParams(total=total, active=active, by_kind={k: v for k, v in by.items() if v})
+
+
+def flops_forward(cfg, T: int, causal: bool = True, with_mtp: bool = False) -> dict[str, int]:
+    """Forward FLOPs of one sequence of T tokens, by part: mixers, ffn, logits (and mtp when training)."""
+    if not _is_decoder(cfg):
+        return _stacks().analytic_flops(cfg, T, causal)
+    parts: Counter = Counter()
+    for spec in cfg.layers:
+        parts[MIXER_KIND[spec.mixer]] += component_module(spec.mixer).flops_formula(cfg, spec, T, causal)
+        parts["moe" if spec.ffn == "moe" else "ffn"] += component_module(spec.ffn).flops_formula(cfg, spec, T)
+    parts["logits"] = 2 * T * cfg.dim * cfg.vocab_size
+    if with_mtp:
+        from archs.components import mtp as mtp_mod
+        for with_block in _mtp_heads(cfg):
+            spec = cfg.pattern[-1]
+            block = (component_module(spec.mixer).flops_formula(cfg, spec, T, causal)
+                     + component_module(spec.ffn).flops_formula(cfg, spec, T)) if with_block else 0
+            parts["mtp"] += mtp_mod.flops_formula(cfg, T) + block + 2 * T * cfg.dim * cfg.vocab_size
+    return dict(parts)
+
+
+def flops_per_token(cfg, T: int, causal: bool = True, training: bool = False) -> float:
+    """Forward (or training = 3 × forward incl. MTP) FLOPs per token at context T."""
+    fwd = sum(flops_forward(cfg, T, causal, with_mtp=training).values())
+    return (3 * fwd if training else fwd) / T
+
+
+def cache_bytes(cfg, batch: int, T: int, dtype_bytes: int = 2) -> dict[str, int]:
+    """Decode state after T tokens, by mixer kind (KV cache for attention, latent for MLA, fixed state for GDN)."""
+    if not _is_decoder(cfg):
+        return _stacks().analytic_cache_bytes(cfg, batch, T, dtype_bytes)
+    out: Counter = Counter()
+    for spec in cfg.layers:
+        out[MIXER_KIND[spec.mixer]] += component_module(spec.mixer).cache_bytes_formula(
+            cfg, spec, batch, T, dtype_bytes)
+    return dict(out)

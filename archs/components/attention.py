@@ -1,0 +1,150 @@
+"""Softmax attention with n_kv_heads (MHA = n_heads, GQA, MQA = 1), RoPE, a KV cache, and sliding-window and
+document (packed sequence) masks through SDPA or FlexAttention.
+
+Masks are written once, as FlexAttention `mask_mod` functions of (batch, head, q_idx, kv_idx). The SDPA path
+materialises the same functions into a boolean mask, so both back-ends see one definition; a test checks they
+agree. FlexAttention is used only when asked (`impl="flex"`): on CPU without torch.compile it materialises the
+score matrix anyway, so SDPA is the default.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from archs.components.cache import KVCache
+from archs.components.rope import RotaryEmbedding
+
+
+# ---------------------------------------------------------------- masks (FlexAttention mask_mod convention)
+def make_mask_mod(offset: int = 0, window: int | None = None, doc_ids: torch.Tensor | None = None):
+    """Causal mask for queries at positions offset+q_idx against keys at kv_idx, optionally limited to the last
+    `window` positions (a query sees itself and window-1 earlier tokens) and to keys of the same document."""
+    def mask_mod(b, h, q_idx, kv_idx):
+        q_pos = q_idx + offset
+        keep = kv_idx <= q_pos
+        if window is not None:
+            keep = keep & (q_pos - kv_idx < window)
+        if doc_ids is not None:
+            keep = keep & (doc_ids[b, q_pos] == doc_ids[b, kv_idx])
+        return keep
+    return mask_mod
+
+
+def dense_mask(mask_mod, B: int, T: int, S: int, device) -> torch.Tensor:
+    """The boolean [B, 1, T, S] mask a mask_mod describes (True = attend)."""
+    b = torch.arange(B, device=device)[:, None, None, None]
+    q = torch.arange(T, device=device)[None, None, :, None]
+    k = torch.arange(S, device=device)[None, None, None, :]
+    return mask_mod(b, torch.zeros_like(b), q, k).expand(B, 1, T, S)
+
+
+def sdpa(q, k, v, mask_mod, causal_only: bool) -> torch.Tensor:
+    """q: [B, H, T, K], k/v: [B, H_kv, S, K]; GQA by repeating kv heads inside SDPA (enable_gqa)."""
+    B, _, T, _ = q.shape
+    S = k.shape[2]
+    gqa = q.shape[1] != k.shape[1]
+    if causal_only and T == S:
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=gqa)
+    mask = dense_mask(mask_mod, B, T, S, q.device)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=gqa)
+
+
+def flex(q, k, v, mask_mod, causal_only: bool) -> torch.Tensor:
+    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+    B, _, T, _ = q.shape
+    block_mask = create_block_mask(mask_mod, B, None, T, k.shape[2], device=str(q.device))
+    return flex_attention(q, k, v, block_mask=block_mask, enable_gqa=q.shape[1] != k.shape[1])
+
+
+def math_attention(q, k, v, mask_mod, causal_only: bool) -> torch.Tensor:
+    """Explicit softmax(QKᵀ/√d)V: the naive reference, and a path every FLOP counter sees."""
+    B, H, T, K = q.shape
+    k = k.repeat_interleave(H // k.shape[1], dim=1)
+    v = v.repeat_interleave(H // v.shape[1], dim=1)
+    scores = (q @ k.transpose(-2, -1)) / K ** 0.5
+    scores = scores.masked_fill(~dense_mask(mask_mod, B, T, k.shape[2], q.device), float("-inf"))
+    return scores.softmax(-1) @ v
+
+
+ATTENTION_IMPLS = {"sdpa": sdpa, "flex": flex, "math": math_attention}
+
+
+class Attention(nn.Module):
+    """Multi-head attention with n_kv_heads key/value heads (GQA when fewer than n_heads)."""
+
+    def __init__(self, cfg, spec, impl: str = "sdpa"):
+        super().__init__()
+        self.n_heads, self.n_kv, self.head_dim = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim
+        self.window = spec.window
+        self.impl = impl
+        H, Hkv, K = self.n_heads, self.n_kv, self.head_dim
+        self.wq = nn.Linear(cfg.dim, H * K, bias=cfg.bias)
+        self.wk = nn.Linear(cfg.dim, Hkv * K, bias=cfg.bias)
+        self.wv = nn.Linear(cfg.dim, Hkv * K, bias=cfg.bias)
+        self.wo = nn.Linear(H * K, cfg.dim, bias=cfg.bias)
+        rot = int(K * cfg.rope_fraction)
+        self.rope = RotaryEmbedding(rot, cfg.rope_theta) if cfg.position == "rope" else None
+
+    def new_cache(self) -> KVCache:
+        return KVCache(window=self.window)
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, doc_ids: torch.Tensor | None = None):
+        """x: [B, T, D] -> [B, T, D]. With a cache, x holds the tokens after cache.pos."""
+        B, T, _ = x.shape
+        start = cache.pos if cache is not None else 0
+        if doc_ids is not None and start:
+            raise ValueError("document masks are for packed training/prefill, not cached decoding")
+        q = self.wq(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)   # (B, H, T, K)
+        k = self.wk(x).view(B, T, self.n_kv, self.head_dim).transpose(1, 2)     # (B, H_kv, T, K)
+        v = self.wv(x).view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
+        if self.rope is not None:
+            q, k = self.rope(q, start), self.rope(k, start)
+        if cache is not None:
+            k, v = cache.append(k, v)                 # all keys this step needs: (B, H_kv, S, K)
+        S = k.shape[2]
+        key_offset = start + T - S                    # absolute position of k[:, :, 0] (window trims the front)
+        mask_mod = make_mask_mod(offset=start - key_offset, window=self.window, doc_ids=doc_ids)
+        causal_only = self.window is None and doc_ids is None
+        y = ATTENTION_IMPLS[self.impl](q, k, v, mask_mod, causal_only)
+        return self.wo(y.transpose(1, 2).reshape(B, T, self.n_heads * self.head_dim))
+
+
+# ---------------------------------------------------------------- formulas (independent references)
+def params_formula(cfg, spec) -> int:
+    H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
+    n = D * H * K * 2 + D * Hkv * K * 2
+    if cfg.bias:
+        n += H * K + 2 * Hkv * K + D
+    return n
+
+
+def attended_pairs(T: int, window: int | None, causal: bool) -> float:
+    """Query-key pairs scored for T tokens. Non-causal convention: T² (what kernels compute and what torch's
+    counter counts). Causal: T²/2 (Megatron), or T·window when a window bounds it."""
+    if window is not None and window < T:
+        return T * window - window * (window - 1) / 2 if causal else T * window
+    return T * T / 2 if causal else T * T
+
+
+def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
+    """Projections 2·T·D·(2·H·K + 2·H_kv·K) plus QKᵀ and AV: 2·2·pairs·H·K."""
+    H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
+    proj = 2 * T * D * (2 * H * K + 2 * Hkv * K)
+    return int(proj + 4 * attended_pairs(T, spec.window, causal) * H * K)
+
+
+def decode_flops_formula(cfg, spec, context: int) -> int:
+    """One new token attending to `context` cached tokens (bounded by the window)."""
+    H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
+    seen = min(context + 1, spec.window) if spec.window else context + 1
+    return 2 * D * (2 * H * K + 2 * Hkv * K) + 4 * seen * H * K
+
+
+def cache_tokens(T: int, window: int | None) -> int:
+    return T if window is None else min(T, window - 1)
+
+
+def cache_bytes_formula(cfg, spec, batch: int, T: int, dtype_bytes: int) -> int:
+    """K and V for every kept token: 2 · n_kv · head_dim · dtype_bytes per token per sequence."""
+    return 2 * batch * cache_tokens(T, spec.window) * cfg.kv_heads * cfg.attn_head_dim * dtype_bytes

@@ -1,0 +1,132 @@
+"""Mixture-of-experts FFN: a top-k router, routed experts, optional always-on shared experts (DeepSeekMoE),
+and the Switch Transformer load-balance loss.
+
+Routing weights (`Router`):
+  softmax  p = softmax(logits) over all E experts; the top-k probabilities are renormalised to sum to 1
+           (Mixtral; identical to a softmax over the k selected logits).
+  sigmoid  s = sigmoid(logits) (DeepSeek-V3 §2.1.2): experts are chosen by s and the k selected scores are
+           normalised to sum to 1. V3's selection bias (auxiliary-loss-free balancing) and route scale are
+           not modelled.
+Dispatch is dropless (no capacity factor): token-slots are sorted by expert and each expert runs once on
+the contiguous group of tokens it received.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from archs.components.mlp import MLP, mlp_flops, mlp_params
+
+
+class Router(nn.Module):
+    """x [N, D] -> (weights [N, k], experts [N, k] long, probs [N, E]): probs are the per-expert
+    probabilities the load-balance loss averages (for sigmoid, the scores normalised over all E experts,
+    as in DeepSeek-V3's sequence-wise balance loss, eq. 18)."""
+
+    def __init__(self, dim: int, n_experts: int, top_k: int, kind: str):
+        super().__init__()
+        self.top_k, self.kind = top_k, kind
+        self.gate = nn.Linear(dim, n_experts, bias=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        logits = self.gate(x).float()                                     # [N, E], fp32 for stable routing
+        scores = logits.softmax(-1) if self.kind == "softmax" else logits.sigmoid()
+        top, experts = scores.topk(self.top_k, dim=-1)                    # [N, k]
+        weights = top / top.sum(-1, keepdim=True)
+        probs = scores if self.kind == "softmax" else scores / scores.sum(-1, keepdim=True)
+        return weights, experts, probs
+
+
+def load_balance_loss(probs: torch.Tensor, experts: torch.Tensor, n_experts: int) -> torch.Tensor:
+    """Switch Transformer eq. 4, generalised to top-k: E · Σ_i f_i · P_i with f_i the fraction of the N·k
+    token-slots sent to expert i and P_i the mean router probability of expert i. 1.0 at perfect balance,
+    E at total collapse. Gradient flows through P only (f is a count)."""
+    counts = torch.bincount(experts.reshape(-1), minlength=n_experts)
+    f = counts.float() / experts.numel()                                  # [E], sums to 1
+    return n_experts * (f * probs.mean(0)).sum()
+
+
+class MoE(nn.Module):
+    def __init__(self, cfg, spec=None):
+        super().__init__()
+        m = cfg.moe
+        self.n_experts, self.top_k = m.n_experts, m.top_k
+        self.router = Router(cfg.dim, m.n_experts, m.top_k, m.router)
+        self.experts = nn.ModuleList(MLP(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias) for _ in range(m.n_experts))
+        # n_shared experts of width shared_dim are one MLP of width n_shared·shared_dim: the sum of their
+        # outputs is exactly that wider MLP's output (DeepSeekMoE §3.2 isolates them the same way)
+        self.shared = (MLP(cfg.dim, m.n_shared * _shared_dim(m), m.expert_ffn, cfg.bias) if m.n_shared else None)
+        self.aux_loss = torch.zeros(())
+        self.last_counts = torch.zeros(m.n_experts, dtype=torch.long)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, T, D] -> [B, T, D]. Leaves the unweighted balance loss in self.aux_loss (the trainer
+        multiplies by cfg.moe.aux_loss_coef) and tokens per expert in self.last_counts."""
+        shape = x.shape
+        x = x.reshape(-1, shape[-1])                                      # [N, D]
+        weights, experts, probs = self.router(x)                          # [N, k], [N, k], [N, E]
+        self.aux_loss = load_balance_loss(probs, experts, self.n_experts)
+
+        flat = experts.reshape(-1)                                        # [N·k] expert of each token-slot
+        order = flat.argsort(stable=True)                                 # slots grouped by expert
+        token_of_slot = order // self.top_k                               # [N·k] the token each slot came from
+        slot_weight = weights.reshape(-1)[order].to(x.dtype)              # [N·k]
+        counts = torch.bincount(flat, minlength=self.n_experts)
+        self.last_counts = counts.detach()
+
+        out = torch.zeros_like(x)
+        start = 0
+        for e, n in enumerate(counts.tolist()):                           # one batched call per expert
+            if n == 0:
+                continue
+            tokens = token_of_slot[start:start + n]
+            y = self.experts[e](x[tokens]) * slot_weight[start:start + n, None]
+            out.index_add_(0, tokens, y)
+            start += n
+        if self.shared is not None:
+            out = out + self.shared(x)
+        return out.reshape(shape)
+
+
+# ---- formulas (2 FLOPs per multiply-add, matmuls only; see archs/components/__init__.py)
+
+def _shared_dim(m) -> int:
+    return m.shared_dim if m.shared_dim is not None else m.expert_dim
+
+
+def _shared_hidden(m) -> int:
+    return m.n_shared * _shared_dim(m)
+
+
+def params_formula(cfg, spec=None) -> int:
+    """Total: router + every routed expert + the shared experts."""
+    m = cfg.moe
+    shared = mlp_params(cfg.dim, _shared_hidden(m), m.expert_ffn, cfg.bias) if m.n_shared else 0
+    return cfg.dim * m.n_experts + m.n_experts * mlp_params(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias) + shared
+
+
+def active_params_formula(cfg, spec=None) -> int:
+    """Parameters one token touches: router + top_k routed experts + the shared experts."""
+    m = cfg.moe
+    shared = mlp_params(cfg.dim, _shared_hidden(m), m.expert_ffn, cfg.bias) if m.n_shared else 0
+    return cfg.dim * m.n_experts + m.top_k * mlp_params(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias) + shared
+
+
+def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
+    """T · (router + top_k routed experts + shared experts). Dropless routing: every token runs exactly
+    top_k experts, so the count does not depend on how balanced the routing is."""
+    m = cfg.moe
+    per_token = 2 * cfg.dim * m.n_experts + mlp_flops(cfg.dim, m.top_k * m.expert_dim + _shared_hidden(m),
+                                                      m.expert_ffn, 1)
+    return T * per_token
+
+
+def dense_equivalent_hidden(cfg) -> int:
+    """Width of a dense MLP of the experts' kind with the same per-token matmul FLOPs as the MoE minus its
+    router: top_k·expert_dim + n_shared·shared_dim. The 'same compute, E/k times the parameters' baseline."""
+    m = cfg.moe
+    return m.top_k * m.expert_dim + _shared_hidden(m)
+
+
+def cache_bytes_formula(cfg, spec, batch: int, T: int, dtype_bytes: int) -> int:
+    return 0                                      # an FFN keeps no decode state
