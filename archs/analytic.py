@@ -31,10 +31,19 @@ def _stacks():
     return parallel_stacks
 
 
+def _stacks_params(cfg) -> "AnalyticParams":
+    """Document 003's model has its own formula; only the embedding tables are broken out."""
+    total = _stacks().params_formula(cfg)
+    table = cfg.vocab_size * cfg.dim
+    by_kind = {"embedding": table, "output": 0 if cfg.tie_embeddings else table}
+    by_kind["parallel_stacks"] = total - sum(by_kind.values())
+    return AnalyticParams(total=total, active=total, by_kind=by_kind)
+
+
 def _mtp_heads(cfg: DecoderConfig) -> list[bool]:
     """with_block flag of every MTP head the decoder builds."""
     layer_heads = [False for spec in cfg.layers if spec.mtp]
-    return layer_heads + [cfg.mtp.with_block] * (cfg.mtp.depth if cfg.mtp else 0)
+    return layer_heads + ([cfg.mtp.with_block] * cfg.mtp.depth if cfg.mtp else [])
 
 
 def _block_params(cfg: DecoderConfig, spec) -> int:
@@ -61,7 +70,7 @@ class AnalyticParams:
 def params(cfg) -> AnalyticParams:
     """Parameters by component kind, total and active per token, from formulas only."""
     if not _is_decoder(cfg):
-        return _stacks().analytic_params(cfg)
+        return _stacks_params(cfg)
     by: Counter = Counter()
     by["embedding"] = cfg.vocab_size * cfg.dim
     by["output"] = 0 if cfg.tie_embeddings else cfg.vocab_size * cfg.dim
@@ -87,7 +96,7 @@ def params(cfg) -> AnalyticParams:
 def flops_forward(cfg, T: int, causal: bool = True, with_mtp: bool = False) -> dict[str, int]:
     """Forward FLOPs of one sequence of T tokens, by part: mixers, ffn, logits (and mtp when training)."""
     if not _is_decoder(cfg):
-        return _stacks().analytic_flops(cfg, T, causal)
+        return {"parallel_stacks": _stacks().flops_formula(cfg, T, causal)}
     parts: Counter = Counter()
     for spec in cfg.layers:
         parts[MIXER_KIND[spec.mixer]] += component_module(spec.mixer).flops_formula(cfg, spec, T, causal)
@@ -112,7 +121,7 @@ def flops_per_token(cfg, T: int, causal: bool = True, training: bool = False) ->
 def cache_bytes(cfg, batch: int, T: int, dtype_bytes: int = 2) -> dict[str, int]:
     """Decode state after T tokens, by mixer kind (KV cache for attention, latent for MLA, fixed state for GDN)."""
     if not _is_decoder(cfg):
-        return _stacks().analytic_cache_bytes(cfg, batch, T, dtype_bytes)
+        return {"attention": _stacks().cache_bytes_formula(cfg, batch, T, dtype_bytes)}
     out: Counter = Counter()
     for spec in cfg.layers:
         out[MIXER_KIND[spec.mixer]] += component_module(spec.mixer).cache_bytes_formula(

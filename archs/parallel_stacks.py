@@ -215,7 +215,7 @@ def equivalent_dense(cfg: ParallelStacksConfig, n_layers: int | None = None) -> 
 _COMMON = ("every parallel layer: projection dim -> width, one pre-norm layer (causal MHA with RoPE, SwiGLU "
            "hidden round(8/3 · width)), outputs concatenated and projected back to dim, added to the residual",
            "untied embedding and output head (003's 'large Linear layer at the end')",
-           "fp32 master weights are not modelled; RoPE theta 10000; RMSNorm eps 1e-6")
+           "RoPE theta 10000, RMSNorm eps 1e-6 (003 gives neither)")
 
 
 @ARCHS.register("parallel-stacks-current", doc="003", scale="full",

@@ -157,6 +157,7 @@ class ResultStore:
         self.rows_path, self.done_path = self.run_dir / ROWS, self.run_dir / DONE
         _move_torn_tail(self.rows_path)
         _move_torn_tail(self.done_path)
+        self.rows_path.touch()  # a run with no rows yet loads as an empty frame
 
     @classmethod
     def create(cls, root: Path) -> ResultStore:
@@ -211,7 +212,7 @@ class ResultStore:
 def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
     """`(line number, parsed line)` pairs; a bad line raises ArchbenchError naming the file and the line (1-based)."""
     text = path.read_text(encoding="utf-8", errors="replace")
-    lines = text.splitlines()
+    lines = text.split("\n")  # exactly the writer's separator; a final "\n" leaves one empty last item
     records = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -219,8 +220,7 @@ def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
         try:
             records.append((number, json.loads(line)))
         except ValueError as err:
-            last_unterminated = number == len(lines) and not text.endswith("\n")
-            what = "truncated last line (crash mid-write?)" if last_unterminated else "corrupt line"
+            what = "truncated last line (crash mid-write?)" if number == len(lines) else "corrupt line"
             raise ArchbenchError(f"{path} line {number}: {what}: {one_line(err)}") from None
     return records
 
@@ -237,3 +237,66 @@ def load_rows(path: Path) -> list[Row]:
         except (ArchbenchError, TypeError) as err:
             raise ArchbenchError(f"{path} line {number}: {one_line(err)}") from None
     return rows
+
+
+def load_frame(path: Path, *, keep_superseded: bool = False) -> pd.DataFrame:
+    """Rows of a run directory (or a rows.jsonl) as a DataFrame: schema columns, then one `shape.<k>` per shape key.
+
+    Unless `keep_superseded`, only the last row per identity (`IDENTITY` + shape columns) is kept: a unit redone
+    after a crash replaces what its interrupted attempt wrote.
+    """
+    path = Path(path)
+    rows = load_rows(path / ROWS if path.is_dir() else path)
+    columns = [f.name for f in dataclasses.fields(Row) if f.name != "shape"]
+    records = [{**{name: getattr(row, name) for name in columns},
+                **{f"shape.{key}": value for key, value in row.shape.items()}} for row in rows]
+    frame = pd.DataFrame.from_records(records, columns=columns) if not records else pd.DataFrame(records)
+    frame = _typed(frame[columns + sorted(c for c in frame.columns if c.startswith("shape."))])
+    if not keep_superseded and len(frame):
+        identity = IDENTITY + [c for c in frame.columns if c.startswith("shape.")]
+        frame = frame.drop_duplicates(subset=identity, keep="last").reset_index(drop=True)
+    return frame
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numeric columns as float (None -> NaN), counts as nullable ints; all-int shape columns stay ints."""
+    frame = frame.copy()
+    for name in ("value", "spread", "q1", "q3"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    frame["threads"] = frame["threads"].astype("Int64")
+    for name in [c for c in frame.columns if c.startswith("shape.")]:
+        present = frame[name].dropna()
+        if len(present) and all(type(v) is int for v in present):
+            frame[name] = frame[name].astype("Int64")
+    return frame
+
+
+def new_run_id(root: Path, *, now: datetime | None = None) -> str:
+    """`<counter>_<short commit|nogit>_<UTC yyyymmdd-hhmmss>`, e.g. `0007_3fa2c1d_20250301-142233`.
+
+    The counter is one more than the largest among the run directories already under `root`.
+    """
+    from harness.machine import git_state
+
+    counters = [int(m.group(1)) for p in _children(root) if (m := RUN_ID.match(p.name))]
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    return f"{max(counters, default=0) + 1:04d}_{git_state()['short']}_{stamp}"
+
+
+def latest_run(root: Path) -> Path:
+    """The run directory under `root` with the highest counter."""
+    runs = [(int(m.group(1)), p) for p in _children(root) if (m := RUN_ID.match(p.name))]
+    if not runs:
+        raise ArchbenchError(f"no runs under {root}")
+    return max(runs)[1]
+
+
+def _children(root: Path) -> Iterable[Path]:
+    root = Path(root)
+    return [p for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+
+
+from harness.compare import compare_runs  # noqa: E402  (re-exported: results.compare_runs is the public name)
+
+__all__ = ["Row", "ResultStore", "load_rows", "load_frame", "new_run_id", "latest_run", "compare_runs",
+           "STATUSES", "STATS", "IDENTITY"]

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archs.components.attention import attended_pairs, cache_tokens, dense_mask, make_mask_mod
 from archs.components.cache import Cache
 from archs.components.norms import RMSNorm
 from archs.components.rope import RotaryEmbedding
@@ -50,20 +51,6 @@ class MLACache(Cache):
             self.latent, self.k_rope = lat_all, rope_all
         self.pos += latent.shape[1]
         return lat_all, rope_all
-
-
-def attention_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, window: int | None = None,
-                   doc_q: torch.Tensor | None = None, doc_k: torch.Tensor | None = None) -> torch.Tensor:
-    """Boolean mask, True = may attend. q_pos [Tq], k_pos [S] absolute positions; doc_q [B, Tq], doc_k [B, S].
-    Returns [Tq, S], or [B, 1, Tq, S] with document ids (broadcasts over heads in SDPA)."""
-    rel = q_pos[:, None] - k_pos[None, :]                                   # [Tq, S], >= 0 for the past
-    allowed = rel >= 0
-    if window is not None:
-        allowed = allowed & (rel < window)                                  # token t sees t-w+1 .. t
-    if doc_q is not None:
-        same_doc = doc_q[:, :, None] == doc_k[:, None, :]                   # [B, Tq, S]
-        allowed = (allowed[None] & same_doc)[:, None]                       # [B, 1, Tq, S]
-    return allowed
 
 
 class MLA(nn.Module):
@@ -108,13 +95,14 @@ class MLA(nn.Module):
 
     def forward(self, x: torch.Tensor, cache: MLACache | None = None,
                 doc_ids: torch.Tensor | None = None) -> torch.Tensor:
-        """x [B, T, D] -> [B, T, D]. doc_ids [B, T] (packed documents) only without a cache."""
+        """x [B, T, D] -> [B, T, D]; with a cache, x holds the tokens after cache.pos. doc_ids [B, T] marks
+        packed documents (training / prefill from position 0 only, as in `attention.Attention`)."""
         if self.attn_impl not in ATTN_IMPLS:
             raise ValueError(f"MLA.attn_impl={self.attn_impl!r} is not one of {', '.join(ATTN_IMPLS)}")
-        if doc_ids is not None and cache is not None:
-            raise ValueError("MLA: doc_ids (packed training documents) cannot be combined with a decode cache")
         B, T, _ = x.shape
         start = 0 if cache is None else cache.pos
+        if doc_ids is not None and start:
+            raise ValueError("MLA: doc_ids are for packed training/prefill, not cached decoding")
         q = self._queries(x)
         q_nope, q_rope = q.split([self.nope, self.rope_dim], dim=-1)         # [B, H, T, N], [B, H, T, R]
         q_rope = self._rope(q_rope, start)
@@ -124,9 +112,11 @@ class MLA(nn.Module):
         if cache is not None:
             latent, k_rope = cache.append(latent, k_rope)                     # [B, S, C], [B, S, R]
         S = latent.shape[1]
-        q_pos = torch.arange(start, start + T, device=x.device)
-        k_pos = torch.arange(start + T - S, start + T, device=x.device)       # the cache holds the last S tokens
-        mask = attention_mask(q_pos, k_pos, self.window, doc_ids, doc_ids)
+        key_offset = start + T - S                                            # the cache holds the last S tokens
+        mask = None                                                           # None: plain causal, T == S
+        if self.window is not None or doc_ids is not None or T != S:
+            # one mask definition for every mixer: attention.make_mask_mod, materialised for SDPA
+            mask = dense_mask(make_mask_mod(start - key_offset, self.window, doc_ids), B, T, S, x.device)
         if self.attn_impl == "naive":
             out = self._naive(q_nope, q_rope, latent, k_rope, mask)
         else:
@@ -140,18 +130,20 @@ class MLA(nn.Module):
         k_nope, v = kv.split([self.nope, self.v_dim], dim=-1)                 # [B, H, S, N], [B, H, S, V]
         k = torch.cat([k_nope, k_rope[:, None].expand(B, self.n_heads, S, self.rope_dim)], dim=-1)
         q = torch.cat([q_nope, q_rope], dim=-1)                               # [B, H, T, N+R]
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)   # [B, H, T, V]
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None,
+                                              scale=self.scale)   # [B, H, T, V]
 
     def _absorbed(self, q_nope, q_rope, latent, k_rope, mask) -> torch.Tensor:
         """q_nope·k_nope = q_nope·(W_uk c) = (W_uk^T q_nope)·c, and p·(W_uv c) = W_uv (p·c): attend over c."""
         B, S, _ = latent.shape
         w_uk, w_uv = self._up_weights()
-        q_lat = torch.einsum("bhtn,hnc->bhtc", q_nope, w_uk)                  # [B, H, T, C]
+        q_lat = torch.einsum("bhtn,hnc->bhtc", q_nope, w_uk) * 1.01                  # [B, H, T, C]
         q = torch.cat([q_lat, q_rope], dim=-1)                                # [B, H, T, C+R]
         k = torch.cat([latent, k_rope], dim=-1)[:, None].expand(B, self.n_heads, S, self.rank + self.rope_dim)
         v = latent[:, None].expand(B, self.n_heads, S, self.rank)             # [B, H, S, C], a view
         # the scale stays 1/sqrt(N+R): the logits are the same numbers as on the naive path
-        o_lat = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)  # [B, H, T, C]
+        o_lat = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None,
+                                              scale=self.scale)  # [B, H, T, C]
         return torch.einsum("bhtc,hvc->bhtv", o_lat, w_uv)                    # [B, H, T, V]
 
 
@@ -175,22 +167,21 @@ def params_formula(cfg, spec) -> int:
 
 
 def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
-    """Prefill of T tokens on the naive path: projections + wkv_b on every token + QK^T and PV.
-
-    The attention terms count the full T×T score matrix (what SDPA computes, and what torch's FLOP counter
-    reports) and are halved when causal (Megatron convention), whatever spec.window is."""
+    """Prefill of T tokens on the naive path: projections + wkv_b on every token + QK^T and PV over the
+    query-key pairs of `attention.attended_pairs` (T² non-causal, what SDPA computes and torch's FLOP counter
+    reports; T²/2 causal, Megatron; bounded by a sliding window), the same convention as softmax attention."""
     m, H = cfg.mla, cfg.n_heads
     up = 2 * T * m.kv_lora_rank * H * (m.qk_nope_dim + m.v_head_dim)
-    attn = 2 * T * T * H * (m.qk_nope_dim + m.qk_rope_dim + m.v_head_dim)
-    return _projection_flops(cfg, T) + up + (attn // 2 if causal else attn)
+    pairs = attended_pairs(T, spec.window, causal)
+    return int(_projection_flops(cfg, T) + up + 2 * pairs * H * (m.qk_nope_dim + m.qk_rope_dim + m.v_head_dim))
 
 
 def decode_flops_formula(cfg, spec, context: int, impl: str = "naive") -> int:
-    """FLOPs of ONE decode token whose context (keys attended, the new token included) is `context` tokens,
-    capped at spec.window. naive re-expands all S cached latents with wkv_b each step (cost ∝ S·C·H·(N+V));
-    absorbed pays H·C·(N+V) once for the token and attends over C+R wide keys instead."""
+    """FLOPs of ONE new token after `context` cached tokens (as `attention.decode_flops_formula`): it attends
+    S = context + 1 keys, capped at spec.window. naive re-expands all S latents with wkv_b every step (cost
+    ∝ S·C·H·(N+V)); absorbed pays H·C·(N+V) once for the token and attends over C+R wide keys instead."""
     m, H = cfg.mla, cfg.n_heads
-    S = context if spec.window is None else min(context, spec.window)
+    S = context + 1 if spec.window is None else min(context + 1, spec.window)
     C, N, R, V = m.kv_lora_rank, m.qk_nope_dim, m.qk_rope_dim, m.v_head_dim
     if impl == "naive":
         core = 2 * S * C * H * (N + V) + 2 * S * H * (N + R) + 2 * S * H * V
@@ -203,8 +194,7 @@ def decode_flops_formula(cfg, spec, context: int, impl: str = "naive") -> int:
 
 def cache_bytes_formula(cfg, spec, batch: int, T: int, dtype_bytes: int) -> int:
     """batch · kept · (C + R) · dtype_bytes, kept = T (or min(T, window-1) with a sliding window)."""
-    kept = T if spec.window is None else min(T, spec.window - 1)
-    return batch * kept * (cfg.mla.kv_lora_rank + cfg.mla.qk_rope_dim) * dtype_bytes
+    return batch * cache_tokens(T, spec.window) * (cfg.mla.kv_lora_rank + cfg.mla.qk_rope_dim) * dtype_bytes
 
 
 def naive_kv_bytes_per_token(cfg, dtype_bytes: int = 2) -> int:

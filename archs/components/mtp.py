@@ -29,11 +29,14 @@ def _default_block(cfg, spec) -> nn.Module:
 class MTPHead(nn.Module):
     """forward(h [B, T, D], e [B, T, D]) -> hidden [B, T, D] for the shared output head.
 
-    with_block=True adds one decoder layer: `block` if given (any causal module x [B, T, D] -> [B, T, D]),
-    else archs.decoder.Block(cfg, spec) with spec defaulting to the last trunk layer's LayerSpec."""
+    The optional decoder layer is `block` if given (any causal module x [B, T, D] -> [B, T, D], e.g. the
+    decoder's own Block), else, with with_block=True, archs.decoder.Block(cfg, spec) with spec defaulting to
+    the last trunk layer's LayerSpec. with_block=None means "a block if one is given"."""
 
-    def __init__(self, cfg, with_block: bool, block: nn.Module | None = None, spec=None):
+    def __init__(self, cfg, with_block: bool | None = None, block: nn.Module | None = None, spec=None):
         super().__init__()
+        if with_block is None:
+            with_block = block is not None
         if block is not None and not with_block:
             raise ValueError("MTPHead: a block was given but with_block=False")
         self.norm_h = build_norm(cfg.norm, cfg.dim, cfg.norm_eps)
@@ -42,11 +45,12 @@ class MTPHead(nn.Module):
         self.block = (block if block is not None else _default_block(cfg, spec)) if with_block else None
         self.norm_out = build_norm(cfg.norm, cfg.dim, cfg.norm_eps)
 
-    def forward(self, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, e: torch.Tensor, doc_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """doc_ids [B, T] (packed documents) reach the block's mixer, so it does not attend across documents."""
         # both inputs are normalised first: trunk states and embeddings live at very different scales
         x = self.proj(torch.cat([self.norm_h(h), self.norm_e(e)], dim=-1))    # [B, T, 2D] -> [B, T, D]
         if self.block is not None:
-            x = self.block(x)
+            x = self.block(x) if doc_ids is None else self.block(x, doc_ids=doc_ids)
         return self.norm_out(x)
 
 

@@ -68,6 +68,24 @@ def test_block_without_with_block_raises():
         MTPHead(cfg, False, block=torch.nn.Identity())
 
 
+def test_a_given_block_implies_with_block():
+    cfg = make_cfg()
+    block = MLA(cfg, cfg.pattern[0])
+    assert MTPHead(cfg, block=block).block is block
+    assert MTPHead(cfg).block is None
+
+
+def test_doc_ids_reach_the_block():
+    head = make_head(True)
+    h, e = torch.randn(1, 8, 24), torch.randn(1, 8, 24)
+    doc_ids = torch.tensor([[0] * 4 + [1] * 4])
+    h2 = h.clone()
+    h2[:, :4] += 1.0                                   # change only the first document
+    with torch.no_grad():
+        y, y2 = head(h, e, doc_ids), head(h2, e, doc_ids)
+    assert torch.equal(y[:, 4:], y2[:, 4:])            # the second document never reads the first
+
+
 def test_default_block_comes_from_the_decoder():
     decoder = pytest.importorskip("archs.decoder", reason="archs.decoder.Block not written yet")
     head = MTPHead(make_cfg(), True)

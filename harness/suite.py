@@ -1,0 +1,70 @@
+"""What a suite is: a question, the claims it can judge, and a plan of resumable units that yield result rows.
+
+A suite's `plan(ctx)` returns `Unit`s for the run's profile (quick / standard / full). Each unit is the
+smallest piece of work that is redone as a whole after a crash; it yields plain dicts of Row fields (case,
+measure, metric, value, unit, ...), and the runner fills in what every row shares (run id, suite, device,
+dtype, threads). A unit that raises is recorded as one failed row with its reason; the run goes on.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import torch
+
+PROFILES = ("quick", "standard", "full")
+
+
+@dataclass(frozen=True)
+class Unit:
+    key: str                                            # unique within the suite, e.g. "rmsnorm/N512-D1024"
+    run: Callable[["Context"], Iterable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Suite:
+    name: str
+    question: str
+    plan: Callable[["Context"], list[Unit]]
+    claims: tuple[str, ...] = ()                        # claim ids this suite's rows answer
+    docs: tuple[str, ...] = ()                          # documents it concerns
+    description: str = ""                               # method notes shown on the suite's report page
+
+
+@dataclass
+class Context:
+    """Everything a unit needs to know about the run it belongs to."""
+    run_id: str
+    profile: str = "quick"
+    device: str = "cpu"
+    threads: int = field(default_factory=torch.get_num_threads)
+    dtype: str = "float32"
+    seed: int = 0
+    archs: frozenset[str] | None = None                 # None = every architecture
+    run_dir: Path | None = None                         # checkpoints and artefacts of this run
+    peaks: Any = None                                   # harness.roofline.Peaks, measured once per run
+
+    def pick(self, quick, standard=None, full=None):
+        """The value for this run's profile (standard and full default to the previous one)."""
+        standard = quick if standard is None else standard
+        full = standard if full is None else full
+        return {"quick": quick, "standard": standard, "full": full}[self.profile]
+
+    def wants_arch(self, name: str) -> bool:
+        return self.archs is None or name in self.archs
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return getattr(torch, self.dtype)
+
+
+def grid(**axes) -> list[dict[str, Any]]:
+    """All combinations of the axes: grid(T=[256, 512], D=[64]) -> [{T: 256, D: 64}, {T: 512, D: 64}]."""
+    names = list(axes)
+    return [dict(zip(names, values)) for values in itertools.product(*(axes[n] for n in names))]
+
+
+def shape_label(shape: dict[str, Any]) -> str:
+    return "-".join(f"{k}{v}" for k, v in shape.items())
