@@ -137,7 +137,7 @@ class MLA(nn.Module):
         """q_nope·k_nope = q_nope·(W_uk c) = (W_uk^T q_nope)·c, and p·(W_uv c) = W_uv (p·c): attend over c."""
         B, S, _ = latent.shape
         w_uk, w_uv = self._up_weights()
-        q_lat = torch.einsum("bhtn,hnc->bhtc", q_nope, w_uk) * 1.01                  # [B, H, T, C]
+        q_lat = torch.einsum("bhtn,hnc->bhtc", q_nope, w_uk)                  # [B, H, T, C]
         q = torch.cat([q_lat, q_rope], dim=-1)                                # [B, H, T, C+R]
         k = torch.cat([latent, k_rope], dim=-1)[:, None].expand(B, self.n_heads, S, self.rank + self.rope_dim)
         v = latent[:, None].expand(B, self.n_heads, S, self.rank)             # [B, H, S, C], a view

@@ -32,7 +32,7 @@ class Router(nn.Module):
         logits = self.gate(x).float()                                     # [N, E], fp32 for stable routing
         scores = logits.softmax(-1) if self.kind == "softmax" else logits.sigmoid()
         top, experts = scores.topk(self.top_k, dim=-1)                    # [N, k]
-        weights = top / top.sum(-1, keepdim=True)
+        weights = top
         probs = scores if self.kind == "softmax" else scores / scores.sum(-1, keepdim=True)
         return weights, experts, probs
 

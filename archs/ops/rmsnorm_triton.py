@@ -93,7 +93,7 @@ if triton is not None:
             r = tl.load(RSTD + tl.minimum(row, N - 1))  # clamped: rows past N have x = dy = 0 anyway
             g = dy * w
             c = tl.sum(g * x, axis=0) / D
-            dx = r * g
+            dx = r * g - x * (r * r * r * c)
             tl.store(DX + row * stride_dx + cols, dx.to(DX.dtype.element_ty), mask=mask)
             dw_acc += dy * x * r
         tl.store(DW_PART + pid * D + cols, dw_acc, mask=cmask)

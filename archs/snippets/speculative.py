@@ -63,7 +63,7 @@ def _first_false(accept: torch.Tensor) -> torch.Tensor:
     return torch.where(~accept, idx, torch.full_like(idx, k)).amin(1)
 
 
-def _assemble(draft_tokens: torch.Tensor, n_acc: torch.Tensor, last: torch.Tensor | None) -> tuple:
+def _assemble(draft_tokens: torch.Tensor, n_acc: torch.Tensor, last: torch.Tensor) -> tuple:
     """Accepted drafts followed by `last` (or nothing where last is -1); pad with -1."""
     n, k = draft_tokens.shape
     out = torch.full((n, k + 1), -1, dtype=torch.long)

@@ -215,3 +215,9 @@ def test_compare_runs_accepts_extra_keys(tmp_path):
     a = frame_of(tmp_path, "a", [{"threads": 1}, {"threads": 2}])
     keys = ["suite", "case", "arch", "measure", "metric", "threads"]
     assert list(compare_runs(a, a, keys=keys)["threads"]) == [1, 2]
+
+
+def test_wrongly_typed_column_is_rejected(tmp_path):
+    path = write_lines(tmp_path / "rows.jsonl", [good_line(value="1.0")])
+    with pytest.raises(ArchbenchError, match=r"line 1: row column 'value' must be a finite number"):
+        load_rows(path)

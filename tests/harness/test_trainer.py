@@ -146,8 +146,20 @@ def test_recorded_lr_follows_schedule(dataset):
 
 
 def test_grad_norm_is_recorded_before_clipping(dataset):
-    s = train(model(), dataset, cfg(steps=3, grad_clip=1e-3))
-    assert s.records[0]["grad_norm"] > 1e-3
+    clipped = train(model(), dataset, cfg(steps=1, grad_clip=1e-3)).records[0]["grad_norm"]
+    assert clipped == train(model(), dataset, cfg(steps=1, grad_clip=None)).records[0]["grad_norm"] > 1e-2
+
+
+def test_clipping_changes_the_update(dataset):
+    loss = lambda clip: train(model(), dataset, cfg(steps=3, grad_clip=clip)).records[2]["train_loss"]
+    assert loss(1e-3) != loss(None)
+
+
+def test_train_reseeds_torch_with_cfg_seed(dataset):
+    first = model()
+    torch.rand(1000)                                   # randomness between build and train must not matter
+    a = train(first, dataset, cfg(steps=5)).records
+    assert curve(a) == curve(train(model(), dataset, cfg(steps=5)).records)
 
 
 def test_diverging_run_stops_and_is_flagged(dataset):

@@ -1,0 +1,119 @@
+"""Parameters and FLOPs of every preset, each counted two or three independent ways.
+
+Parameters: the module tree (built on the meta device: nothing is allocated) and the analytic formulas beside
+each component. FLOPs per token: the analytic Megatron-convention count (causal and non-causal columns),
+torch's FlopCounterMode (on meta for full presets, so 405B costs nothing), and fvcore on the tiny presets.
+The counters see full T² attention, so they are compared with the non-causal analytic column.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from archs import ARCHS, analytic, get_config
+from harness.counting import count_params, fvcore_flops, torch_flops
+from harness.suite import Context, Suite, Unit
+
+CONVENTIONS = {"with_embeddings": "params_total", "without_input_embedding": "params_without_input_embedding",
+               "non_embedding": "params_non_embedding"}
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def param_rows(name: str, ctx: Context):
+    cfg = get_config(name)
+    rss0, t0 = _rss_bytes(), time.perf_counter()
+    with torch.device("meta"):
+        model = cfg.build()
+    counted = count_params(model)
+    elapsed, rss = time.perf_counter() - t0, _rss_bytes() - rss0
+    formula = analytic.params(cfg)
+    base = dict(case=name, arch=name, measure="params", unit="params", device="meta", dtype="",
+                config={"assumptions": list(getattr(cfg, "assumptions", ()))})
+    for convention, metric in CONVENTIONS.items():
+        yield base | dict(metric=metric, value=counted.conventions[convention], stat="exact",
+                          method="module tree on meta, each tensor once")
+    yield base | dict(metric="params_total", value=formula.total, stat="analytic", measure="params_formula",
+                      method="sum of component formulas")
+    yield base | dict(metric="params_active", value=counted.active, stat="exact",
+                      method="module tree: dense + router + shared + routed·top_k/E")
+    yield base | dict(metric="params_active", value=formula.active, stat="analytic", measure="params_formula",
+                      method="sum of component formulas")
+    for kind, n in sorted(counted.by_kind.items()):
+        yield base | dict(metric=f"params_{kind}", value=n, stat="exact", method="module tree on meta",
+                          extra={"kind": kind})
+    yield dict(case=name, arch=name, measure="meta_analysis", metric="meta_analysis_s", value=elapsed,
+               unit="s", stat="exact", device="meta", dtype="", method="time.perf_counter around build+count")
+    yield dict(case=name, arch=name, measure="meta_analysis", metric="meta_analysis_rss_bytes", value=max(rss, 0),
+               unit="bytes", stat="exact", device="meta", dtype="", method="VmRSS after - before (/proc/self/statm)")
+
+
+def _force_math_attention(model) -> None:
+    """SDPA on meta decomposes into bmm's anyway; the explicit path keeps every counter's view identical."""
+    for module in model.modules():
+        if hasattr(module, "impl") and module.impl == "sdpa":
+            module.impl = "math"
+
+
+def flop_rows(name: str, T: int, ctx: Context):
+    cfg = get_config(name)
+    scale = ARCHS.meta(name)["scale"]
+    base = dict(case=name, arch=name, metric="flops_fwd_per_token", unit="FLOP", shape={"T": T}, dtype="")
+    causal = sum(analytic.flops_forward(cfg, T, causal=True).values())
+    full = sum(analytic.flops_forward(cfg, T, causal=False).values())
+    yield base | dict(measure="flops_analytic_causal", value=causal / T, stat="analytic", device="formula",
+                      method="Megatron: 2/MAC, matmuls only, causal T² halved",
+                      extra={"parts": analytic.flops_forward(cfg, T, causal=True)})
+    yield base | dict(measure="flops_analytic_noncausal", value=full / T, stat="analytic", device="formula",
+                      method="2/MAC, matmuls only, full T²")
+    yield base | dict(metric="flops_train_per_token", measure="flops_analytic_causal", stat="analytic",
+                      value=analytic.flops_per_token(cfg, T, training=True), device="formula",
+                      method="3 × forward incl. MTP heads (Megatron)")
+    device = "meta" if scale != "tiny" else "cpu"
+    with torch.device(device):
+        model = cfg.build().eval()
+    _force_math_attention(model)
+    idx = torch.zeros(1, T, dtype=torch.long, device=device)
+    with torch.no_grad():
+        counted = torch_flops(model, idx)
+    yield base | dict(measure="flops_torch", value=counted.total / T, stat="exact", device=device,
+                      method=f"torch FlopCounterMode on {device}", extra={"by_op": counted.by_op})
+    yield base | dict(metric="flops_rel_diff", unit="ratio", measure="flops_torch_vs_analytic",
+                      value=(counted.total - full) / full, stat="exact", device=device,
+                      method="(torch counter - analytic non-causal) / analytic non-causal")
+    if scale == "tiny":
+        try:
+            fv = fvcore_flops(model, idx)
+        except ModuleNotFoundError as err:
+            yield base | dict(measure="flops_fvcore", value=None, status="untestable", reason=str(err))
+            return
+        yield base | dict(measure="flops_fvcore", value=fv.total / T, stat="exact", device="cpu",
+                          method=fv.method, extra={"unsupported_ops": fv.unsupported, "by_op": fv.by_op})
+        yield base | dict(metric="flops_rel_diff", unit="ratio", measure="flops_fvcore_vs_analytic",
+                          value=(fv.total - full) / full, stat="exact", device="cpu",
+                          method="(fvcore×2 - analytic non-causal) / analytic non-causal")
+
+
+def plan(ctx: Context) -> list[Unit]:
+    units = []
+    for name in ARCHS.names():
+        if not ctx.wants_arch(name):
+            continue
+        units.append(Unit(f"params/{name}", lambda c, n=name: param_rows(n, c)))
+        tiny = ARCHS.meta(name)["scale"] == "tiny"
+        for T in ([64] if tiny else ctx.pick([2048], [2048, 8192], [2048, 8192, 32768])):
+            units.append(Unit(f"flops/{name}/T{T}", lambda c, n=name, t=T: flop_rows(n, t, c)))
+    return units
+
+
+SUITE = Suite(
+    name="params_flops",
+    question="How many parameters (total, active, per component) and FLOPs per token does each architecture "
+             "have, and do three independent counters agree?",
+    plan=plan, docs=("000", "001", "002", "003", "004"),
+    description=__doc__,
+)
