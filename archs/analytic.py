@@ -127,3 +127,34 @@ def cache_bytes(cfg, batch: int, T: int, dtype_bytes: int = 2) -> dict[str, int]
         out[MIXER_KIND[spec.mixer]] += component_module(spec.mixer).cache_bytes_formula(
             cfg, spec, batch, T, dtype_bytes)
     return dict(out)
+
+
+# ---------------------------------------------------------------- training memory
+PRECISIONS = {"fp32": 4, "bf16": 2, "int8": 1}
+
+
+def training_memory(cfg, batch: int, T: int, precision: str = "bf16", checkpointing: bool = False) -> dict[str, int]:
+    """Bytes to train one step without sharding, by part.
+
+    Weights at `precision`; gradients at the same width; Adam keeps m and v in fp32 (8 bytes/param) plus an fp32
+    master copy when weights are not fp32 (mixed precision, Micikevicius et al. 2018). Activations follow
+    Korthikanti et al. 2022 for a layer with FlashAttention-style attention (no T² term stored):
+    34·T·B·D bytes per layer at 16-bit activations (×2 at fp32), applied to every layer kind (an approximation
+    for MoE and Gated DeltaNet layers), plus the logits (B·T·V at activation width + fp32 softmax). With full
+    activation checkpointing only each layer's input (2·T·B·D bytes) is kept, plus one layer's activations
+    while it is recomputed.
+    """
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"training precision {precision!r}: use fp32 or bf16 (int8 is for weights at rest)")
+    n = params(cfg).total
+    w = PRECISIONS[precision]
+    act_bytes = 4 if precision == "fp32" else 2
+    per_layer = 34 * T * batch * cfg.dim * act_bytes // 2
+    layers = cfg.n_layers
+    logits = batch * T * cfg.vocab_size * (act_bytes + 4)
+    if checkpointing:
+        activations = layers * 2 * T * batch * cfg.dim * act_bytes // 2 + per_layer + logits
+    else:
+        activations = layers * per_layer + logits
+    return {"weights": n * w, "gradients": n * w, "optimizer": n * 8 + (0 if precision == "fp32" else n * 4),
+            "activations": activations}

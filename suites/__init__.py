@@ -1,7 +1,7 @@
 """The suites, one comparison each, in the order `make bench` runs them (cheap analytic suites first)."""
 from harness.registry import Registry
-from suites import kv_cache, params_flops
+from suites import kv_cache, memory, params_flops, roofline, throughput
 
 SUITES: Registry = Registry("suite")
-for _suite in (params_flops.SUITE, kv_cache.SUITE):
+for _suite in (roofline.SUITE, params_flops.SUITE, kv_cache.SUITE, memory.SUITE, throughput.SUITE):
     SUITES.add(_suite.name, _suite)

@@ -32,7 +32,7 @@ class Router(nn.Module):
         logits = self.gate(x).float()                                     # [N, E], fp32 for stable routing
         scores = logits.softmax(-1) if self.kind == "softmax" else logits.sigmoid()
         top, experts = scores.topk(self.top_k, dim=-1)                    # [N, k]
-        weights = top
+        weights = top / top.sum(-1, keepdim=True)
         probs = scores if self.kind == "softmax" else scores / scores.sum(-1, keepdim=True)
         return weights, experts, probs
 
@@ -43,7 +43,7 @@ def load_balance_loss(probs: torch.Tensor, experts: torch.Tensor, n_experts: int
     E at total collapse. Gradient flows through P only (f is a count)."""
     counts = torch.bincount(experts.reshape(-1), minlength=n_experts)
     f = counts.float() / experts.numel()                                  # [E], sums to 1
-    return n_experts * (f * probs.mean(0)).sum()
+    return (f * probs.mean(0)).sum()
 
 
 class MoE(nn.Module):

@@ -52,8 +52,8 @@ def test_doc_attention_scales_by_inverse_sqrt_head_dim():
 
 @pytest.mark.parametrize("n_blocks", [2, 4, 8])
 def test_doc_attention_is_not_exact_with_several_key_blocks(n_blocks):
-    err = ba.doc_attention_error(seq_len=256, block_size=256 // n_blocks, head_dim=32)
-    assert err > 1e-2  # measured ~1, 3, 6.6: far beyond rounding (1e-6), so the snippet is another function
+    err = ba.doc_attention_error(seq_len=128, block_size=128 // n_blocks, head_dim=32)
+    assert err > 1e-2  # measured 0.97, 2.8, 6.2: far beyond rounding (1e-6), so the snippet is another function
 
 
 def test_doc_attention_weights_sum_to_number_of_key_blocks():

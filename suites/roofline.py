@@ -1,0 +1,18 @@
+"""This machine's achieved peaks (matmul FLOP/s and copy bandwidth), measured once per run: the scale every
+throughput number is read against."""
+from __future__ import annotations
+
+from harness.measures import machine_peaks
+from harness.suite import Context, Suite, Unit
+
+
+def peak_rows(ctx: Context):
+    peaks = machine_peaks(ctx.device, ctx.threads)
+    yield dict(case="matmul", measure="peak", metric="flops_per_s", value=peaks.flops_per_s, unit="FLOP/s",
+               stat="median", method=peaks.flops_method, dtype=peaks.dtype)
+    yield dict(case="copy", measure="peak", metric="bandwidth_bytes_per_s", value=peaks.bytes_per_s,
+               unit="bytes/s", stat="median", method=peaks.bytes_method, dtype="uint8")
+
+
+SUITE = Suite(name="roofline", plan=lambda ctx: [Unit("peaks", peak_rows)], description=__doc__,
+              question="What matmul FLOP rate and memory bandwidth can this machine reach?")
