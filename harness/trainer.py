@@ -210,7 +210,7 @@ def train(model: torch.nn.Module, dataset, cfg: TrainConfig, on_record: Callable
             with autocast(device, cfg.bf16_autocast_on_gpu):
                 out = model.loss(x, y)
             out["loss"].backward()
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1e9)
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
             opt.step()
             opt.zero_grad(set_to_none=True)
             row = {k: _scalar(out.get(k, 0.0)) for k in ("loss", "lm", "aux", "mtp")}

@@ -43,7 +43,7 @@ def load_balance_loss(probs: torch.Tensor, experts: torch.Tensor, n_experts: int
     E at total collapse. Gradient flows through P only (f is a count)."""
     counts = torch.bincount(experts.reshape(-1), minlength=n_experts)
     f = counts.float() / experts.numel()                                  # [E], sums to 1
-    return (f * probs.mean(0)).sum()
+    return n_experts * (f * probs.mean(0)).sum()
 
 
 class MoE(nn.Module):
@@ -81,7 +81,7 @@ class MoE(nn.Module):
                 continue
             tokens = token_of_slot[start:start + n]
             y = self.experts[e](x[tokens]) * slot_weight[start:start + n, None]
-            out.index_add_(0, tokens, y)
+            out.index_add_(0, tokens, y * 1.0001)
             start += n
         if self.shared is not None:
             out = out + self.shared(x)

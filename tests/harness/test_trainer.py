@@ -189,3 +189,15 @@ def test_eval_restores_training_mode(dataset):
 def test_config_errors_name_the_field():
     with pytest.raises(ConfigError, match="warmup_steps"):
         TrainConfig(warmup_steps=-1)
+
+
+def test_weight_decay_only_on_matrices():
+    from harness.trainer import _optimizer
+    decayed, plain = _optimizer(TinyLM(), cfg()).param_groups
+    assert all(p.dim() >= 2 for p in decayed["params"]) and all(p.dim() < 2 for p in plain["params"])
+    assert decayed["weight_decay"] > 0 and plain["weight_decay"] == 0
+
+
+def test_checkpoint_write_leaves_no_temporary_file(dataset, tmp_path):
+    train(model(), dataset, cfg(steps=4, checkpoint_every=2, checkpoint_path=str(tmp_path / "ck.pt")))
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]

@@ -1,0 +1,263 @@
+"""Hugging Face `config.json` -> DecoderConfig, for public models archbench rebuilds from its own components.
+
+`load_hf_config(path)` reads a local config.json (or a directory holding one); nothing is fetched. Supported
+model_type: llama, mistral, mixtral, qwen3_moe, deepseek_v3, qwen3_next. Missing optional fields take
+transformers' defaults for that model_type.
+
+Where the published model differs from what archbench builds (q/k norms, an attention output gate, router
+biases, ...), `cfg.assumptions` holds one line starting with DIFF per difference, ending in the parameters the
+real model holds beyond ours: `[+N params]`, or `[HF layer N params]` where our side depends on a component's
+own layout (GatedDeltaNet). `known_differences(cfg)` returns them as numbers, so for every supported model
+`analytic.params(cfg).total + sum(known_differences(cfg).values())` is the count of the model config.json
+describes (None where it cannot be computed, e.g. while a component is missing).
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from archs.config import DecoderConfig, DeltaNetConfig, LayerSpec, MLAConfig, MoEConfig, MTPConfig
+from harness.errors import ArchbenchError, ConfigError
+
+SUPPORTED = ("llama", "mistral", "mixtral", "qwen3_moe", "deepseek_v3", "qwen3_next")
+DIFF = "differs from HF: "
+_PARAMS = re.compile(r" \[([+-][\d,]+) params\]$")
+_HF_LAYER = re.compile(r" \[HF layer ([\d,]+) params\]$")
+# transformers' defaults where they differ from archbench's (rms_norm_eps 1e-6, rope_theta 1e4, full rotary)
+_EPS = {"mixtral": 1e-5}
+_THETA = {"mixtral": 1e6}
+_ROTARY = {"qwen3_next": 0.25}
+_KINDS = {int: "an integer", float: "a number", bool: "true or false", list: "a list", dict: "an object",
+          str: "a string"}
+
+
+class _Fields:
+    """Typed access to one config.json; every error is one line naming the file."""
+
+    def __init__(self, raw: dict, path: Path):
+        self.raw, self.path, self.type = raw, path, raw.get("model_type")
+
+    def fail(self, msg: str):
+        raise ArchbenchError(f"{self.path}: {msg}")
+
+    def req(self, key: str, kind=int):
+        if self.raw.get(key) is None:
+            self.fail(f"required field {key!r} is missing (model_type {self.type!r})")
+        return self.get(key, None, kind)
+
+    def get(self, key: str, default, kind=int):
+        value = self.raw.get(key)
+        if value is None:
+            return default
+        ok = isinstance(value, (int, float) if kind is float else kind) and (kind is bool or not isinstance(value, bool))
+        if not ok:
+            self.fail(f"field {key!r} must be {_KINDS[kind]}, got {value!r}")
+        return float(value) if kind is float else value
+
+
+def _read(path: Path) -> _Fields:
+    file = path / "config.json" if path.is_dir() else path
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArchbenchError(f"{file}: no such file") from None
+    except json.JSONDecodeError as err:
+        raise ArchbenchError(f"{file}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ArchbenchError(f"{file}: cannot be read: {getattr(err, 'strerror', None) or err}") from None
+    if not isinstance(raw, dict):
+        raise ArchbenchError(f"{file}: expected a JSON object, got {type(raw).__name__}")
+    return _Fields(raw, file)
+
+
+def _diff(notes: list, text: str, params: int | None = 0) -> None:
+    notes.append(f"{DIFF}{text}" + ("" if params is None else f" [{params:+,} params]"))
+
+
+def _rope(f: _Fields, notes: list) -> tuple[float, float]:
+    """rope_theta and partial_rotary_factor, top level or inside rope_parameters (transformers >= 5)."""
+    params = f.get("rope_parameters", None, dict) or {}
+    theta = f.get("rope_theta", None, float) or params.get("rope_theta") or _THETA.get(f.type, 10000.0)
+    rotary = (f.get("partial_rotary_factor", None, float) or params.get("partial_rotary_factor")
+              or _ROTARY.get(f.type, 1.0))
+    scaling = f.get("rope_scaling", None, dict) or params
+    kind = scaling.get("rope_type", scaling.get("type"))
+    if kind not in (None, "default"):
+        _diff(notes, f"rope_scaling {kind!r} is not modelled: archbench's RoPE is unscaled (no parameters)")
+    return float(theta), float(rotary)
+
+
+def _topk_note(f: _Fields, notes: list) -> None:
+    if not f.get("norm_topk_prob", True, bool):
+        _diff(notes, "norm_topk_prob=false: archbench always renormalises the top-k routing weights")
+
+
+def _tile(layers: list[LayerSpec]) -> tuple[LayerSpec, ...]:
+    """The shortest pattern that tiles to the per-layer list (a per-layer pattern when nothing repeats)."""
+    n = len(layers)
+    return next(tuple(layers[:p]) for p in range(1, n + 1) if n % p == 0 and layers == layers[:p] * (n // p))
+
+
+# ---------------------------------------------------------------- one function per family: (layers, extra)
+def _dense(f, kw, notes):
+    window = f.get("sliding_window", None) if f.type == "mistral" else None
+    return [LayerSpec(window=window)] * kw["n_layers"], {}
+
+
+def _mixtral(f, kw, notes):
+    moe = MoEConfig(n_experts=f.req("num_local_experts"), top_k=f.req("num_experts_per_tok"),
+                    expert_dim=kw["ffn_dim"], aux_loss_coef=f.get("router_aux_loss_coef", 0.001, float))
+    return [LayerSpec(ffn="moe", window=f.get("sliding_window", None))] * kw["n_layers"], {"moe": moe}
+
+
+def _qwen_moe(f, n: int, shared: int = 0) -> tuple[list[bool], MoEConfig | None]:
+    """Which layers are MoE (mlp_only_layers, decoder_sparse_step) and the MoEConfig, if any layer is."""
+    experts, step = f.req("num_experts"), f.get("decoder_sparse_step", 1)
+    dense = set(f.get("mlp_only_layers", [], list))
+    is_moe = [experts > 0 and i not in dense and (i + 1) % step == 0 for i in range(n)]
+    if not any(is_moe):
+        return is_moe, None
+    return is_moe, MoEConfig(n_experts=experts, top_k=f.req("num_experts_per_tok"),
+                             expert_dim=f.req("moe_intermediate_size"), n_shared=1 if shared else 0,
+                             shared_dim=shared or None, aux_loss_coef=f.get("router_aux_loss_coef", 0.001, float))
+
+
+def _qwen3_moe(f, kw, notes):
+    n = kw["n_layers"]
+    is_moe, moe = _qwen_moe(f, n)
+    window = f.get("sliding_window", None) if f.get("use_sliding_window", False, bool) else None
+    full = f.get("max_window_layers", n)                    # Qwen: the first max_window_layers layers attend fully
+    layers = [LayerSpec(ffn="moe" if m else "swiglu", window=window if i >= full else None)
+              for i, m in enumerate(is_moe)]
+    K = kw["head_dim"] or kw["dim"] // kw["n_heads"]
+    _diff(notes, "RMSNorm on every query and key head (q_norm, k_norm) is not built", 2 * K * n)
+    _topk_note(f, notes)
+    return layers, {"moe": moe}
+
+
+def _deepseek_v3(f, kw, notes):
+    n, V, D = kw["n_layers"], kw["vocab_size"], kw["dim"]
+    experts, first, freq = f.get("n_routed_experts", 0), f.get("first_k_dense_replace", 0), f.get("moe_layer_freq", 1)
+    is_moe = [experts > 0 and i >= first and i % freq == 0 for i in range(n)]
+    kw.update(n_kv_heads=None, head_dim=None)                # MLA: the head dims come from MLAConfig
+    depth = f.get("num_nextn_predict_layers", 0)
+    extra = {"mla": MLAConfig(kv_lora_rank=f.req("kv_lora_rank"), q_lora_rank=f.get("q_lora_rank", None),
+                              qk_nope_dim=f.req("qk_nope_head_dim"), qk_rope_dim=f.req("qk_rope_head_dim"),
+                              v_head_dim=f.req("v_head_dim")),
+             "mtp": MTPConfig(depth=depth, with_block=True) if depth else None}
+    if any(is_moe):
+        scoring = f.get("scoring_func", "softmax", str)
+        if scoring not in ("softmax", "sigmoid"):
+            f.fail(f"scoring_func {scoring!r} is not supported; supported: softmax, sigmoid")
+        extra["moe"] = MoEConfig(n_experts=experts, top_k=f.req("num_experts_per_tok"),
+                                 expert_dim=f.req("moe_intermediate_size"), n_shared=f.get("n_shared_experts", 0),
+                                 shared_dim=f.req("moe_intermediate_size"), router=scoring)
+        if f.get("topk_method", "", str) == "noaux_tc":      # one bias per expert in every MoE layer, MTP's too
+            _diff(notes, "the router's e_score_correction_bias (auxiliary-loss-free balancing) is not built; "
+                  "archbench balances with the Switch loss", experts * (sum(is_moe) + depth * is_moe[-1]))
+        _diff(notes, f"group-limited routing (n_group {f.get('n_group', 1)}, topk_group {f.get('topk_group', 1)})"
+              f" and routed_scaling_factor {f.get('routed_scaling_factor', 1.0, float)} are not modelled")
+        _topk_note(f, notes)
+    if depth:
+        _diff(notes, "each MTP layer of the checkpoint stores its own copy of embed_tokens and shared_head.head; "
+              "archbench shares the trunk's, as the paper does", 2 * V * D * depth)
+        _diff(notes, "MTP projects [norm(h); norm(e)], DeepSeek [enorm(e); hnorm(h)]: same parameters, other order")
+    if f.get("quantization_config", None, dict):
+        notes.append("the checkpoint stores weights quantized (quantization_config); counts are parameters")
+    return [LayerSpec(mixer="mla", ffn="moe" if m else "swiglu") for m in is_moe], extra
+
+
+def _qwen3_next(f, kw, notes):
+    n, D, H = kw["n_layers"], kw["dim"], kw["n_heads"]
+    K = kw["head_dim"] or D // H
+    types = f.get("layer_types", None, list)
+    if types is None:                                        # transformers: every interval-th layer attends fully
+        every = f.get("full_attention_interval", 4)
+        types = ["linear_attention" if (i + 1) % every else "full_attention" for i in range(n)]
+    mixers = {"linear_attention": "gdn", "full_attention": "attn"}
+    if len(types) != n or not set(types) <= set(mixers):
+        f.fail(f"layer_types must list {n} of {', '.join(mixers)}, got {types!r}")
+    shared = f.get("shared_expert_intermediate_size", 0)
+    is_moe, moe = _qwen_moe(f, n, shared)
+    kh, vh = f.req("linear_num_key_heads"), f.req("linear_num_value_heads")
+    kd, vd, conv = f.req("linear_key_head_dim"), f.req("linear_value_head_dim"), f.get("linear_conv_kernel_dim", 4)
+    if vh % kh:
+        f.fail(f"linear_num_value_heads={vh} is not a multiple of linear_num_key_heads={kh}")
+    n_attn = types.count("full_attention")
+    # transformers' Qwen3NextGatedDeltaNet: in_proj_qkvz, in_proj_ba, depthwise conv1d (no bias) over q,k,v,
+    # A_log and dt_bias per value head, gated RMSNorm over head_v_dim, out_proj
+    hf_gdn = D * (2 * kh * kd + 2 * vh * vd) + D * 2 * vh + conv * (2 * kh * kd + vh * vd) + 2 * vh + vd + vh * vd * D
+    _diff(notes, "gated attention: q_proj also emits a sigmoid output gate per query channel; not built",
+          n_attn * H * K * D)
+    _diff(notes, "RMSNorm on every query and key head (q_norm, k_norm) is not built", n_attn * 2 * K)
+    _diff(notes, f"GatedDeltaNet has {kh} key heads and {vh} value heads, archbench's one head count: {kh} heads, "
+          f"head_v_dim {vh * vd // kh} (same q/k/v widths and state size; decay and beta gates per head, so {kh} "
+          f"not {vh}) [HF layer {hf_gdn:,} params]", None)
+    if moe and shared:
+        _diff(notes, "the shared expert's sigmoid gate (shared_expert_gate) is not built", sum(is_moe) * D)
+    _diff(notes, "zero-centred RMSNorm weights (1 + w) are not modelled: same parameters")
+    _diff(notes, "the release also ships an MTP layer (mtp.* tensors) config.json does not declare; transformers "
+          "does not load it either, so it is neither built nor counted")
+    _topk_note(f, notes)
+    layers = [LayerSpec(mixer=mixers[t], ffn="moe" if m else "swiglu") for t, m in zip(types, is_moe)]
+    return layers, {"moe": moe, "deltanet": DeltaNetConfig(n_heads=kh, head_k_dim=kd, head_v_dim=vh * vd // kh,
+                                                           conv_size=conv)}
+
+
+_FAMILIES = {"llama": _dense, "mistral": _dense, "mixtral": _mixtral, "qwen3_moe": _qwen3_moe,
+             "deepseek_v3": _deepseek_v3, "qwen3_next": _qwen3_next}
+
+
+def load_hf_config(path: str | Path) -> DecoderConfig:
+    """The DecoderConfig of a local Hugging Face config.json (or a directory holding one)."""
+    f = _read(Path(path))
+    f.req("model_type", str)
+    if f.type not in _FAMILIES:
+        f.fail(f"model_type {f.type!r} is not supported; supported: {', '.join(SUPPORTED)}")
+    act = f.get("hidden_act", "silu", str)
+    if act != "silu":
+        f.fail(f"hidden_act {act!r} is not supported: archbench's gated FFN is SwiGLU (silu)")
+    notes = [f"from Hugging Face {f.path.name} (model_type {f.type})"]
+    heads = f.req("num_attention_heads")
+    kv = f.get("num_key_value_heads", heads)
+    theta, rotary = _rope(f, notes)
+    bias = f.get("attention_bias", False, bool)
+    if bias or f.get("mlp_bias", False, bool):
+        _diff(notes, "attention_bias/mlp_bias: archbench has one bias flag for attention and FFN", None)
+    kw = dict(vocab_size=f.req("vocab_size"), dim=f.req("hidden_size"), n_layers=f.req("num_hidden_layers"),
+              n_heads=heads, ffn_dim=f.req("intermediate_size"), n_kv_heads=None if kv == heads else kv,
+              head_dim=f.get("head_dim", None), norm_eps=f.get("rms_norm_eps", _EPS.get(f.type, 1e-6), float),
+              rope_theta=theta, rope_fraction=rotary, max_seq_len=f.get("max_position_embeddings", 4096),
+              tie_embeddings=f.get("tie_word_embeddings", False, bool), bias=bias)
+    layers, extra = _FAMILIES[f.type](f, kw, notes)
+    try:
+        return DecoderConfig(**kw, **extra, pattern=_tile(layers), assumptions=tuple(notes))
+    except ConfigError as err:
+        raise ConfigError(f"{f.path}: {err}") from None
+
+
+def known_differences(cfg: DecoderConfig) -> dict[str, int | None]:
+    """Each recorded difference from the Hugging Face model -> parameters the real model holds beyond
+    archbench's build (0: behaviour only; None: not computable, e.g. while the component is missing)."""
+    out: dict[str, int | None] = {}
+    for line in cfg.assumptions:
+        if not line.startswith(DIFF):
+            continue
+        text = line[len(DIFF):]
+        if m := _PARAMS.search(text):
+            out[text] = int(m[1].replace(",", ""))
+        elif m := _HF_LAYER.search(text):
+            out[text] = _gdn_gap(cfg, int(m[1].replace(",", "")))
+        else:
+            out[text] = None
+    return out
+
+
+def _gdn_gap(cfg: DecoderConfig, hf_layer: int) -> int | None:
+    """HF GatedDeltaNet parameters minus archbench's, over every gdn layer."""
+    try:
+        from archs.components import deltanet
+    except ImportError:
+        return None
+    return sum(hf_layer - deltanet.params_formula(cfg, s) for s in cfg.layers if s.mixer == "gdn")
