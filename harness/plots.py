@@ -53,10 +53,6 @@ def _figure(width: float = 6.4, height: float = 3.4, ncols: int = 1, nrows: int 
     return fig, list(axes.flat)
 
 
-def _label(unit: str, metric: str) -> str:
-    return f"{metric} [{unit}]" if unit else metric
-
-
 def bar_chart(frame: pd.DataFrame, *, label: str = "label", value: str = "value", q1: str | None = "q1",
               q3: str | None = "q3", ylabel: str = "", title: str = "", log: bool = False) -> str:
     """One bar per row (`label` column), IQR error bars where q1/q3 are present."""

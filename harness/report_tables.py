@@ -92,10 +92,10 @@ def lookup(frame: pd.DataFrame, name: str) -> pd.Series:
 
 
 def series_label(frame: pd.DataFrame) -> pd.Series:
-    """What distinguishes plotted series: case, plus arch when a suite has several, plus extra.phase/part."""
+    """What distinguishes plotted series: the case, `/ arch` when it differs, and extra phase/part/kind if any."""
     label = frame["case"].astype(str)
-    if frame["arch"].nunique() > 1 or ((frame["arch"] != "") & (frame["arch"] != frame["case"])).any():
-        label = label.where(frame["arch"].isin(["", *frame["case"]]), label + " / " + frame["arch"])
+    has_arch = (frame["arch"] != "") & (frame["arch"] != frame["case"])
+    label = label.where(~has_arch, label + " / " + frame["arch"].astype(str))
     for key in ("phase", "part", "kind"):
         extra = lookup(frame, key)
         if extra.notna().any():
