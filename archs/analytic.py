@@ -53,11 +53,11 @@ def _block_params(cfg: DecoderConfig, spec) -> int:
 
 def _moe_split(cfg: DecoderConfig, spec) -> dict[str, int]:
     m = cfg.moe
-    shared = mlp_mod.mlp_params(cfg.dim, m.n_shared * (m.shared_dim or m.expert_dim), m.expert_ffn) \
+    shared = mlp_mod.mlp_params(cfg.dim, m.n_shared * (m.shared_dim or m.expert_dim), m.expert_ffn, cfg.bias) \
         if m.n_shared else 0
-    return {"moe_router": cfg.dim * m.n_experts,
-            "moe_experts": m.n_experts * mlp_mod.mlp_params(cfg.dim, m.expert_dim, m.expert_ffn),
-            "moe_shared": shared}
+    experts = m.n_experts * mlp_mod.mlp_params(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias)
+    router = component_module("moe").params_formula(cfg, spec) - experts - shared
+    return {"moe_router": router, "moe_experts": experts, "moe_shared": shared}
 
 
 @dataclass

@@ -121,11 +121,11 @@ class Decoder(nn.Module):
             if (loss := layer.aux_loss()) is not None:
                 aux = aux + loss
             if future is not None and str(i) in self.layer_mtp:
-                mtp_logits.append(self.head(self.layer_mtp[str(i)](x, future)))
+                mtp_logits.append(self.head(self.layer_mtp[str(i)](x, future, doc_ids)))
         h = x
         if future is not None:
             for k, module in enumerate(self.mtp):      # module k sees the embedding of token t+1+k
-                h = module(h, torch.roll(future, -k, dims=1))
+                h = module(h, torch.roll(future, -k, dims=1), doc_ids)
                 mtp_logits.append(self.head(h))
         return DecoderOutput(self.head(self.norm(x)), aux, mtp_logits)
 

@@ -50,7 +50,7 @@ class MTPHead(nn.Module):
         # both inputs are normalised first: trunk states and embeddings live at very different scales
         x = self.proj(torch.cat([self.norm_h(h), self.norm_e(e)], dim=-1))    # [B, T, 2D] -> [B, T, D]
         if self.block is not None:
-            x = self.block(x)
+            x = self.block(x) if doc_ids is None else self.block(x, doc_ids=doc_ids)
         return self.norm_out(x)
 
 
