@@ -28,8 +28,7 @@ _HF_LAYER = re.compile(r" \[HF layer ([\d,]+) params\]$")
 _EPS = {"mixtral": 1e-5}
 _THETA = {"mixtral": 1e6}
 _ROTARY = {"qwen3_next": 0.25}
-_KINDS = {int: "an integer", float: "a number", bool: "true or false", list: "a list", dict: "an object",
-          str: "a string"}
+_KINDS = {int: "an integer", float: "a number", bool: "a boolean", list: "a list", dict: "an object", str: "a string"}
 
 
 class _Fields:
@@ -246,9 +245,9 @@ def known_differences(cfg: DecoderConfig) -> dict[str, int | None]:
             continue
         text = line[len(DIFF):]
         if m := _PARAMS.search(text):
-            out[text] = int(m[1].replace(",", ""))
+            out[text[:m.start()]] = int(m[1].replace(",", ""))
         elif m := _HF_LAYER.search(text):
-            out[text] = _gdn_gap(cfg, int(m[1].replace(",", "")))
+            out[text[:m.start()]] = _gdn_gap(cfg, int(m[1].replace(",", "")))
         else:
             out[text] = None
     return out

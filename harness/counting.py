@@ -58,9 +58,9 @@ def param_kind(path: list[tuple[str, nn.Module]]) -> str:
         return "mtp"
     if "MoE" in classes:
         inner = names[classes.index("MoE") + 1:]
-        if any("router" in n or "gate" == n for n in inner):
+        if inner[:1] == ["router"]:              # experts' own SwiGLU `gate` matrices are not the router
             return "moe_router"
-        if any("shared" in n for n in inner):
+        if inner[:1] == ["shared"]:
             return "moe_shared"
         return "moe_experts"
     for cls in reversed(classes):
