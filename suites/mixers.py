@@ -1,0 +1,184 @@
+"""Token mixers against sequence length: Gated DeltaNet (chunked, linear in T; documents 000 and the Qwen3-Next
+design) vs softmax attention (SDPA, causal) vs sliding-window attention (window 256, as the model code runs it).
+
+Method. One layer of each at the profile's width (quick: dim 256, 4 heads of 64; B=1), run dtype and device,
+forward under no_grad. For each T: median time (harness.timing via time_fn) and peak memory of one call
+(harness.memory.peak_memory). scaling_exponent rows: log-log least-squares slope of time (and of memory) against T
+per case, 95% CI in q1/q3. Decode: one token after a cache of `context` tokens, each call from a shallow copy of
+the same cache (GDN's state is fixed-size; attention's cache grows), with its exponent against the context.
+crossover_T: where GDN's forward becomes faster than SDPA's, interpolated linearly in log T on log(time ratio)
+between the measured points; without a sign change in range the row is untestable and extra holds the crossover
+of the two fitted power laws (an extrapolation). Sliding window here goes through SDPA with a dense [T, T] mask
+(archs.components.attention), so it still pays T² (the finding is the implementation's, not the idea's).
+Correctness gate: the chunked op the layer uses vs the naive token loop (T=100, not a chunk multiple, with an
+initial state); if it fails, every GDN timing is a failed row. Op level: chunk_gated_delta_rule vs the token loop.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+
+from archs.components import deltanet
+from archs.components.attention import Attention
+from archs.config import DecoderConfig, LayerSpec
+from archs.ops.gated_delta import naive_recurrent_gated_delta_rule
+from harness.measures import timing_fields
+from harness.memory import peak_memory
+from harness.suite import Context, Suite, Unit
+from harness.timing import fit_loglog, ratio_ci
+from suites.norms import rel_err, timed
+
+CASES = {"gdn": LayerSpec(mixer="gdn"), "sdpa": LayerSpec(), "swa": LayerSpec(window=256)}
+SIZES = {"quick": dict(dim=256, heads=4, T=[256, 512, 1024, 2048], contexts=[128, 512, 2048], op_T=[256, 1024],
+                       min_run_time=0.1),
+         "standard": dict(dim=1024, heads=16, T=[512, 1024, 2048, 4096, 8192, 16384], contexts=[512, 2048, 8192, 16384],
+                          op_T=[1024, 4096], min_run_time=0.3),
+         "full": dict(dim=2048, heads=16, T=[1024, 2048, 4096, 8192, 16384, 32768], contexts=[1024, 8192, 32768],
+                      op_T=[1024, 4096, 16384], min_run_time=0.5)}
+TOL = 1e-4
+
+
+def build(case: str, ctx: Context):
+    s = SIZES[ctx.profile]
+    cfg = DecoderConfig(vocab_size=256, dim=s["dim"], n_layers=1, n_heads=s["heads"], ffn_dim=4 * s["dim"])
+    torch.manual_seed(ctx.seed)
+    module = deltanet.GatedDeltaNet(cfg, CASES[case]) if case == "gdn" else Attention(cfg, CASES[case])
+    return module.eval().to(ctx.device, ctx.torch_dtype)
+
+
+def op_inputs(B, T, H, K, device, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    q, k = (F.normalize(torch.randn(B, T, H, K, generator=g), dim=-1) for _ in range(2))
+    v, a, b = torch.randn(B, T, H, K, generator=g), torch.randn(B, T, H, generator=g), torch.randn(B, T, H, generator=g)
+    return [t.to(device) for t in (q, k, v, F.logsigmoid(a + 2), b.sigmoid())]
+
+
+def gate(ctx: Context) -> tuple[float, str]:
+    """Relative RMSE of the chunked op (looked up where the layer finds it) vs the token loop, and why it failed."""
+    xs = op_inputs(1, 100, 2, 32, ctx.device, ctx.seed)
+    s0 = torch.randn(1, 2, 32, 32, device=ctx.device)
+    o, s = deltanet.chunk_gated_delta_rule(*xs, initial_state=s0, output_final_state=True, chunk_size=32)
+    o_ref, s_ref = naive_recurrent_gated_delta_rule(*xs, initial_state=s0, output_final_state=True)
+    err = max(rel_err(o, o_ref), rel_err(s, s_ref))
+    return err, (f"chunked gated delta rule != naive: rel err {err:.3g} > tol {TOL:g}" if not err <= TOL else "")
+
+
+def gate_rows(ctx: Context):
+    err, _ = gate(ctx)
+    yield dict(case="gdn_chunk", measure="correctness", metric="rel_error", value=err, unit="ratio",
+               shape={"B": 1, "T": 100, "H": 2, "K": 32}, extra={"tol": TOL, "chunk_size": 32},
+               method="max relative RMSE of output and final state vs naive_recurrent_gated_delta_rule")
+
+
+def fit_row(case: str, measure: str, xs, ys, what: str):
+    if len(xs) < 3:
+        return dict(case=case, measure=measure, metric="scaling_exponent", value=None, unit="exponent",
+                    status="untestable", reason=f"only {len(xs)} points measured (3 needed)")
+    fit = fit_loglog(xs, ys)
+    return dict(case=case, measure=measure, metric="scaling_exponent", value=fit.slope, unit="exponent", stat="exact",
+                q1=fit.ci_low, q3=fit.ci_high, n=fit.n, extra={"r2": fit.r2, "T": list(xs), "intercept": fit.intercept},
+                method=f"log-log least squares of {what} vs T over {list(xs)}, 95% t CI")
+
+
+def forward_rows(ctx: Context):
+    s, medians, failed = SIZES[ctx.profile], {}, gate(ctx)[1]
+    for case in CASES:
+        module, ts, mems = build(case, ctx), [], []
+        for T in s["T"]:
+            base = dict(case=case, measure="forward", shape={"B": 1, "T": T, "D": s["dim"]})
+            if case == "gdn" and failed:
+                yield base | dict(metric="latency_fwd_s", value=None, unit="s", status="failed", reason=failed)
+                continue
+            x = torch.randn(1, T, s["dim"], device=ctx.device, dtype=ctx.torch_dtype)
+            try:
+                with torch.no_grad():
+                    t = timed(lambda: module(x), ctx, s["min_run_time"], samples=5)
+                    mem = peak_memory(lambda: module(x), ctx.device)
+            except torch.OutOfMemoryError as err:
+                yield base | dict(metric="latency_fwd_s", value=None, unit="s", status="untestable", reason=f"does not fit: {err}"[:300])
+                continue
+            ts.append((T, t.median))
+            mems.append((T, mem.bytes))
+            yield base | timing_fields(t, "latency_fwd_s")
+            yield base | dict(metric="peak_bytes", value=mem.bytes, unit="bytes", method=mem.method, extra={"phase": "forward"})
+        medians[case] = dict(ts)
+        if ts:
+            yield fit_row(case, "time_vs_T", *zip(*ts), "median forward time")
+            yield fit_row(case, "memory_vs_T", *zip(*[(T, max(m, 1)) for T, m in mems]), "peak forward memory")
+    yield crossover_row(medians.get("gdn", {}), medians.get("sdpa", {}))
+
+
+def crossover_row(gdn: dict, sdpa: dict):
+    Ts = [T for T in gdn if T in sdpa]
+    base = dict(case="gdn_vs_sdpa", measure="forward", metric="crossover_T", unit="tokens", stat="exact",
+                extra={"ratio_gdn_over_sdpa": {str(T): gdn[T] / sdpa[T] for T in Ts}},
+                method="first sign change of log(t_gdn / t_sdpa), linear in log T between measured points")
+    if len(Ts) < 2:
+        return base | dict(value=None, status="untestable", reason="fewer than 2 T measured for both gdn and sdpa")
+    r = [math.log(gdn[T] / sdpa[T]) for T in Ts]
+    if r[0] <= 0:
+        return base | dict(value=None, status="untestable", reason=f"GDN already faster at the smallest T={Ts[0]}")
+    for (T0, r0), (T1, r1) in zip(zip(Ts, r), zip(Ts[1:], r[1:])):
+        if r1 <= 0:
+            return base | dict(value=math.exp(math.log(T0) + r0 / (r0 - r1) * math.log(T1 / T0)), shape={"T": T1})
+    extra = dict(base["extra"])
+    if len(Ts) >= 3:
+        fg, fs = fit_loglog(Ts, [gdn[T] for T in Ts]), fit_loglog(Ts, [sdpa[T] for T in Ts])
+        if fs.slope > fg.slope:
+            extra["extrapolated_T"] = math.exp((fg.intercept - fs.intercept) / (fs.slope - fg.slope))
+    return base | dict(value=None, status="untestable", extra=extra,
+                       reason=f"no crossover in T∈[{Ts[0]}, {Ts[-1]}]: GDN slower than SDPA at every measured T")
+
+
+def decode_rows(case: str, ctx: Context):
+    s, points, failed = SIZES[ctx.profile], [], gate(ctx)[1] if case == "gdn" else ""
+    module, x1 = build(case, ctx), torch.randn(1, 1, SIZES[ctx.profile]["dim"], device=ctx.device, dtype=ctx.torch_dtype)
+    for S in s["contexts"]:
+        base = dict(case=case, measure="decode", shape={"B": 1, "T": S}, extra={"phase": "decode"})
+        if failed:
+            yield base | dict(metric="latency_decode_s", value=None, unit="s", status="failed", reason=failed)
+            continue
+        cache = module.new_cache()
+        with torch.no_grad():
+            module(torch.randn(1, S, s["dim"], device=ctx.device, dtype=ctx.torch_dtype), cache)
+            t = timed(lambda: module(x1, copy.copy(cache)), ctx, s["min_run_time"])
+        points.append((S, t.median))
+        yield base | timing_fields(t, "latency_decode_s", extra={"phase": "decode", "cache_bytes": cache.nbytes()})
+    if points:
+        yield fit_row(case, "decode_vs_T", *zip(*points), "median decode-step time")
+
+
+def op_rows(T: int, ctx: Context):
+    s, failed = SIZES[ctx.profile], gate(ctx)[1]
+    H, K = s["heads"], s["dim"] // s["heads"]
+    xs, shape = op_inputs(1, T, H, K, ctx.device, ctx.seed), {"B": 1, "T": T, "H": H, "K": K}
+    fns = {"gdn_chunk": lambda: deltanet.chunk_gated_delta_rule(*xs),
+           "gdn_naive": lambda: naive_recurrent_gated_delta_rule(*xs)}
+    times = {}
+    for case, fn in fns.items():
+        base = dict(case=case, measure="op_forward", shape=shape)
+        if case == "gdn_chunk" and failed:
+            yield base | dict(metric="latency_fwd_s", value=None, unit="s", status="failed", reason=failed)
+            continue
+        with torch.no_grad():
+            times[case] = timed(fn, ctx, s["min_run_time"])
+        yield base | timing_fields(times[case], "latency_fwd_s")
+    if len(times) == 2:
+        r = ratio_ci(times["gdn_naive"].samples, times["gdn_chunk"].samples, seed=ctx.seed)
+        yield dict(case="chunk_vs_naive", measure="op_forward", metric="speedup", value=r.ratio, unit="ratio",
+                   stat="median", q1=r.ci_low, q3=r.ci_high, n=min(t.n for t in times.values()), shape=shape,
+                   method="median(naive token loop) / median(chunked); q1/q3 = 95% bootstrap CI")
+
+
+def plan(ctx: Context) -> list[Unit]:
+    units = [Unit("gate", gate_rows), Unit("forward", forward_rows)]
+    units += [Unit(f"decode/{c}", lambda c_, c=c: decode_rows(c, c_)) for c in CASES]
+    return units + [Unit(f"op/T{T}", lambda c, T=T: op_rows(T, c)) for T in SIZES[ctx.profile]["op_T"]]
+
+
+SUITE = Suite(name="mixers", plan=plan, docs=("000", "004"), description=__doc__,
+              question="How do Gated DeltaNet, softmax attention and sliding-window attention scale with sequence "
+                       "length in time and memory, for prefill and decode, and where does GDN overtake attention?")
