@@ -60,3 +60,20 @@ def test_profile_pick_and_grid():
     ctx = Context(run_id="x", profile="standard")
     assert ctx.pick(1, 2, 3) == 2 and ctx.pick(1) == 1
     assert grid(T=[1, 2], D=[3]) == [{"T": 1, "D": 3}, {"T": 2, "D": 3}]
+
+
+def test_a_failure_row_is_dropped_once_the_unit_finishes(tmp_path):
+    from harness.runner import current_frame
+    flaky = {"fail": True}
+
+    def unit(ctx):
+        if flaky.pop("fail", False):
+            raise RuntimeError("transient")
+        yield dict(case="a", measure="m", metric="latency_fwd_s", value=1.0, unit="s")
+
+    suite = Suite(name="flaky", question="?", plan=lambda ctx: [Unit("u", unit)])
+    store = ResultStore.create(tmp_path)
+    run_suite(suite, Context(run_id=store.run_id), store)
+    assert "failed" in set(current_frame(store.run_dir).status)
+    run_suite(suite, Context(run_id=store.run_id), store)
+    assert set(current_frame(store.run_dir).status) == {"ok"}
