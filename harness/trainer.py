@@ -193,7 +193,7 @@ def train(model: torch.nn.Module, dataset, cfg: TrainConfig, on_record: Callable
         loss = evaluate(model, dataset, "val", cfg.eval_batches, batch_size=cfg.eval_batch_size or cfg.batch_size,
                         device=device, bf16=cfg.bf16_autocast_on_gpu)
         records.append({"split": "val", **base(step), "val_loss": loss})
-        emit(records[-1])
+        emit(dict(records[-1]))
 
     show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
     bar = tqdm(total=cfg.steps, initial=start, disable=not show, file=sys.stderr, dynamic_ncols=True)
@@ -218,7 +218,7 @@ def train(model: torch.nn.Module, dataset, cfg: TrainConfig, on_record: Callable
             wall += time.perf_counter() - t0
             records.append({"split": "train", **base(step), "train_loss": row.pop("loss"), **row,
                             "lr": lr, "grad_norm": grad_norm})
-            emit(records[-1])
+            emit(dict(records[-1]))
             bar.update(1)
             bar.set_postfix(loss=f"{records[-1]['train_loss']:.3f}", refresh=False)
             if not math.isfinite(records[-1]["train_loss"]):

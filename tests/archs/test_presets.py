@@ -11,6 +11,8 @@ from harness.errors import ArchbenchError, ConfigError
 
 ALL = ARCHS.names()
 TINY = [n for n in ALL if ARCHS.meta(n)["scale"] == "tiny"]
+# the MVP stage twins repeat hybrid-tiny's superblock 1-12 times: running hybrid-tiny covers their code paths
+RUN = [n for n in TINY if not n.startswith("hybrid-mvp")]
 
 
 def build_meta(name):
@@ -45,7 +47,7 @@ def _tiny_model(name, seed=0):
     return get_config(name).build().eval()
 
 
-@pytest.mark.parametrize("name", TINY)
+@pytest.mark.parametrize("name", RUN)
 def test_tiny_preset_is_causal(name):
     model = _tiny_model(name)
     idx = torch.randint(0, 256, (2, 40))
@@ -57,7 +59,7 @@ def test_tiny_preset_is_causal(name):
     assert not torch.allclose(a[:, 30:], b[:, 30:])
 
 
-@pytest.mark.parametrize("name", TINY)
+@pytest.mark.parametrize("name", RUN)
 def test_tiny_preset_cached_decoding_equals_full_forward(name):
     model = _tiny_model(name)
     idx = torch.randint(0, 256, (2, 40))
@@ -70,7 +72,7 @@ def test_tiny_preset_cached_decoding_equals_full_forward(name):
     torch.testing.assert_close(torch.cat(steps, dim=1), full, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", TINY)
+@pytest.mark.parametrize("name", RUN)
 def test_tiny_preset_training_lowers_the_loss_on_a_fixed_batch(name):
     model = _tiny_model(name).train()
     g = torch.Generator().manual_seed(0)

@@ -66,6 +66,11 @@ def test_bpe_training_is_deterministic():
     assert BPETokenizer.train(SAMPLE, 300).merges == BPETokenizer.train(SAMPLE, 300).merges
 
 
+def test_bpe_trains_only_on_the_first_max_chars():
+    capped = BPETokenizer.train(SAMPLE + "zzzz qqqq " * 500, 300, max_chars=len(SAMPLE))
+    assert capped.merges == BPETokenizer.train(SAMPLE, 300).merges
+
+
 def test_bpe_save_load(tmp_path):
     tok = BPETokenizer.train(SAMPLE, 300)
     tok.save(tmp_path / "bpe.json")

@@ -37,6 +37,15 @@ class TinyLM(nn.Module):
         return {"loss": lm, "lm": lm, "aux": zero, "mtp": zero}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny ops gain nothing from threads, and on a shared 2-core box OpenMP spin-waits make them slow."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def dataset():
     return TokenDataset(ByteTokenizer().encode(load_corpus()[:200_000]), block_size=32)
@@ -53,13 +62,19 @@ def cfg(**kw):
     return TrainConfig(**{**base, **kw})
 
 
+@pytest.fixture(scope="module")
+def full(dataset):
+    """The uninterrupted reference run."""
+    return train(model(), dataset, cfg())
+
+
 def curve(records):
     """Everything but wall time, which legitimately differs between runs."""
     return [{k: v for k, v in r.items() if k != "wall_s"} for r in records]
 
 
-def test_loss_decreases(dataset):
-    s = train(model(), dataset, cfg())
+def test_loss_decreases(full):
+    s = full
     losses = [r["train_loss"] for r in s.records if r["split"] == "train"]
     assert sum(losses[-5:]) / 5 < losses[0] - 1.0 and s.final_val_loss < math.log(256) - 1.0
 
@@ -83,8 +98,8 @@ def test_eval_cadence(dataset):
     assert [r["step"] for r in s.records if r["split"] == "val"] == [10, 20, 25]
 
 
-def test_same_seed_gives_identical_curve(dataset):
-    assert curve(train(model(), dataset, cfg()).records) == curve(train(model(), dataset, cfg()).records)
+def test_same_seed_gives_identical_curve(dataset, full):
+    assert curve(train(model(), dataset, cfg()).records) == curve(full.records)
 
 
 def test_different_seed_gives_different_curve(dataset):
@@ -92,8 +107,7 @@ def test_different_seed_gives_different_curve(dataset):
                                                                                cfg(steps=5, seed=1)).records)
 
 
-def test_resume_after_stop_equals_uninterrupted_run(dataset, tmp_path):
-    full = train(model(), dataset, cfg())
+def test_resume_after_stop_equals_uninterrupted_run(dataset, full, tmp_path):
     c = cfg(checkpoint_every=5, checkpoint_path=str(tmp_path / "ck.pt"))
     first = train(model(), dataset, c, stop_at=12)
     resumed = train(model(), dataset, c)
@@ -101,8 +115,7 @@ def test_resume_after_stop_equals_uninterrupted_run(dataset, tmp_path):
     assert curve(resumed.records) == curve(full.records)
 
 
-def test_resume_after_crash_equals_uninterrupted_run(dataset, tmp_path):
-    full = train(model(), dataset, cfg())
+def test_resume_after_crash_equals_uninterrupted_run(dataset, full, tmp_path):
     c = cfg(checkpoint_every=5, checkpoint_path=str(tmp_path / "ck.pt"))
 
     def crash(record):
