@@ -18,6 +18,7 @@ import torch
 from archs import ARCHS, analytic, get_config
 from archs.components.mlp import matched_hidden
 from archs.config import DecoderConfig, LayerSpec, MLAConfig, MoEConfig
+from archs.presets.hybrid import MVP_STAGES, hybrid_235b, mvp_stage
 from archs.presets.shrink import shrink
 from harness.data import ByteTokenizer, TokenDataset, load_corpus, unigram_loss, uniform_loss
 from harness.suite import Context, Suite, Unit
@@ -52,7 +53,8 @@ def dataset(block_size: int, corpus: str | None = None) -> TokenDataset:
 
 def train_config(ctx: Context, seed: int, steps: int | None = None, key: str = "") -> TrainConfig:
     ckpt = str(ctx.run_dir / "checkpoints" / f"{key.replace('/', '_')}.pt") if ctx.run_dir and key else None
-    return TrainConfig(steps=steps or ctx.pick(100, 400, 2000), batch_size=16, block_size=64, lr=3e-3,
+    return TrainConfig(steps=steps or ctx.pick(100, 400, 2000), batch_size=ctx.pick(8, 16, 32), block_size=64,
+                       lr=3e-3,
                        warmup_steps=10, eval_every=ctx.pick(25, 50, 100), eval_batches=ctx.pick(4, 8, 16),
                        seed=seed, device=ctx.device, checkpoint_every=ctx.pick(0, 100, 250) if ckpt else 0,
                        checkpoint_path=ckpt)
@@ -70,7 +72,8 @@ def curve_rows(cfg, case: str, group: str, seed: int, ctx: Context, key: str, st
     flops_tok = analytic.flops_per_token(cfg, tc.block_size, training=True)
     summary = train(model, data, tc, flops_per_token=flops_tok)
     n_params = analytic.params(cfg).total
-    common = dict(case=case, measure=f"loss_{group}", unit="nats", stat="exact", n=1,
+    arch = case if group in ("arch_params", "arch_flops", "mvp") else ""
+    common = dict(case=case, arch=arch, measure=f"loss_{group}", unit="nats", stat="exact", n=1,
                   method=f"AdamW lr {tc.lr}, batch {tc.batch_size}×{tc.block_size} bytes, {tc.steps} steps, "
                          f"{ctx.profile} profile, byte-level Shakespeare",
                   config={"group": group, "params": n_params})
@@ -139,6 +142,13 @@ def plan(ctx: Context) -> list[Unit]:
                 key = f"{group}/{name}/s{seed}"
                 units.append(Unit(key, lambda c, cfg=cfg, name=name, seed=seed, key=key, g=group, n=n_steps:
                                   curve_rows(cfg, name, g, seed, c, key, steps=n)))
+    if ctx.wants_arch("hybrid-235b") or any(ctx.wants_arch(f"hybrid-mvp{s}-tiny") for s in MVP_STAGES):
+        for stage in ctx.pick((1,), tuple(MVP_STAGES), tuple(MVP_STAGES)):
+            cfg = replace(shrink(mvp_stage(hybrid_235b(), stage), dim=64, n_heads=4,
+                                 n_layers=2 * MVP_STAGES[stage]), dropout=0.0)
+            key = f"mvp/{stage}/s{ctx.seed}"
+            units.append(Unit(key, lambda c, cfg=cfg, stage=stage, key=key: curve_rows(
+                cfg, f"hybrid-mvp{stage}-tiny", "mvp", c.seed, c, key)))
     return units
 
 
