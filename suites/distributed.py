@@ -45,7 +45,7 @@ STATE_BYTES = {"params": 2, "grads": 2, "optimizer": 12}       # bf16 weights + 
 COMM_BYTES = 2                                                    # bf16 collectives
 COMM_FORMULAS = {
     "fsdp": "3 · P_total · 2 B · (W-1)/W (all-gather fwd + all-gather bwd + reduce-scatter grads)",
-    "ep_all_to_all": "L_moe · 4 · N · top_k · D · 2 B · (ep-1)/ep (dispatch + combine, fwd + bwd; uniform routing)",
+    "ep_all_to_all": "L_moe · 4 · N · top_k · D · 2 B · (ep-1)/ep (dispatch + combine, fwd + bwd; uniform)",
     "ep_grad_all_reduce": "2 · P_dense · 2 B · (W-1)/W + 2 · (P_experts/ep) · 2 B · (R-1)/R, R = W/ep",
 }
 

@@ -3,9 +3,10 @@
     python -m torch.distributed.run --standalone --nproc-per-node=W -m suites.distributed_worker \\
         --modes ep,fsdp --out rows.jsonl
 
-Backend gloo on CPU, nccl with CUDA (one device per local rank). Every rank holds the same fixed global batch
-(seeded) and trains on its slice of W·B sequences (data parallel over the batch, weak scaling: B per rank is
-fixed). Rank 0 appends result rows (Row fields plus "kind": "row") to --out, one flushed write per row.
+Backend nccl with one CUDA device per local rank when there are that many devices, else gloo on CPU. Every
+rank holds the same fixed global batch (seeded) and trains on its slice of W·B sequences (data parallel over
+the batch, weak scaling: B per rank is fixed). Rank 0 appends result rows (Row fields plus "kind": "row") to
+--out, one write per row.
 
 ep    A tiny preset's MoE layer (default mla-moe-tiny: 8 ReLU² experts, top-2, one shared expert, D=128),
       sharded with archs.parallel.ExpertParallelMoE. Check step: the loss Σ out·G / numel (G a fixed random
@@ -83,6 +84,10 @@ def comm_rows(rec, base: dict, counter, extra: dict, what: str):
                 extra={"collective": op, "calls": counter.calls[op], **extra})
 
 
+def flat_grads(params) -> torch.Tensor:
+    return torch.cat([p.grad.reshape(-1) for p in params])
+
+
 def base_fields(measure: str, case: str, arch: str, shape: dict, dev) -> dict:
     return dict(case=case, arch=arch, measure=measure, shape={"W": dist.get_world_size(), **shape},
                 device=dev.type, dtype="float32", threads=torch.get_num_threads())
@@ -118,15 +123,14 @@ def run_ep(args, rec, dev):
     loss_fn(out, g).backward()
     sync_replicated()
     outs = gather0(out.detach())
-    expert_grads = gather0(torch.cat([p.grad.reshape(-1) for p in ep.experts.parameters()]))
+    expert_grads = gather0(flat_grads(ep.experts.parameters()))
     if rank == 0:
         ref = moe(X)
         loss_fn(ref, G).backward()
-        checks = {"output": (torch.cat(outs), ref.detach()),
-                  "expert_grads": (torch.cat(expert_grads), torch.cat([p.grad.reshape(-1) for p in moe.experts.parameters()])),
-                  "replicated_grads": (torch.cat([p.grad.reshape(-1) for p in replicated]),
-                                       torch.cat([p.grad.reshape(-1) for p in moe.router.parameters()]
-                                                 + [p.grad.reshape(-1) for p in (moe.shared.parameters() if moe.shared else [])]))}
+        ref_replicated = [*moe.router.parameters(), *(moe.shared.parameters() if moe.shared is not None else [])]
+        checks = {"output": (torch.cat(outs), ref),
+                  "expert_grads": (torch.cat(expert_grads), flat_grads(moe.experts.parameters())),
+                  "replicated_grads": (flat_grads(replicated), flat_grads(ref_replicated))}
         for what, (got, want) in checks.items():
             rel, max_abs = rel_error(got, want)
             rec.row(base, measure=f"ep_{what}_vs_single", metric="rel_error", value=rel, unit="ratio",
@@ -143,13 +147,12 @@ def run_ep(args, rec, dev):
 
     with CommCounter() as counter:
         step()
-    slots = W * B * T * k
     comm_rows(rec, base, counter, {"note": "alltoall_base_ includes the [E] count exchange"}, "training step")
     ep.stats.reset()
     times = timed_steps(step, args.steps, dev)
     a2a = torch.tensor([ep.stats.remote / args.steps, ep.stats.total / args.steps], dtype=torch.float64, device=dev)
     dist.all_reduce(a2a)
-    uniform = 4 * (slots / W) * D * 4 * (W - 1) / W
+    uniform = 4 * (B * T * k) * D * 4 * (W - 1) / W
     rec.row(base, measure="ep_a2a", metric="comm_bytes", value=float(a2a[0]) / W, unit="bytes", stat="mean",
             n=args.steps,
             method="row all-to-all bytes to other ranks per step (dispatch + combine, forward + backward), "
@@ -158,8 +161,8 @@ def run_ep(args, rec, dev):
                    "formula": "uniform: 4 · (N·k) · D · 4 B · (W-1)/W"})
     time_row(rec, base, times, "EP MoE forward + backward + replicated all-reduce + AdamW")
     nbytes = lambda params: sum(p.numel() * p.element_size() for p in params)        # noqa: E731
-    split = {"unsharded_layer_params_bytes": nbytes(moe.parameters()),
-             "local_expert_params_bytes": nbytes(ep.experts.parameters()), "replicated_params_bytes": nbytes(replicated)}
+    split = {"unsharded_layer_params_bytes": nbytes(moe.parameters()), "replicated_params_bytes": nbytes(replicated),
+             "local_expert_params_bytes": nbytes(ep.experts.parameters())}
     memory_rows(rec, base, ep, opt, dev, lambda part: split)
 
 
@@ -180,7 +183,8 @@ def run_fsdp(args, rec, dev):
         fully_shard(layer, mesh=mesh)
     fully_shard(model, mesh=mesh)
     B, T = args.batch, args.seq
-    idx = torch.randint(0, cfg.vocab_size, (W * B, T + 1), generator=torch.Generator().manual_seed(args.seed + 2)).to(dev)
+    gen = torch.Generator().manual_seed(args.seed + 2)
+    idx = torch.randint(0, cfg.vocab_size, (W * B, T + 1), generator=gen).to(dev)
     local = idx[rank * B:(rank + 1) * B]
     base = base_fields("fsdp", "fsdp", args.fsdp_arch, {"B": B, "T": T, "D": cfg.dim}, dev)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
@@ -220,7 +224,7 @@ def run_fsdp(args, rec, dev):
                     extra={"max_abs": max_abs, "got": float(got.reshape(-1)[0]), "want": float(want.reshape(-1)[0])})
     comm_rows(rec, base, counter, {"analytic_3x": 3 * full * (W - 1) / W}, "training step (FSDP2, fp32)")
     time_row(rec, base, timed_steps(step, args.steps, dev), "FSDP2 forward + backward + AdamW")
-    memory_rows(rec, base, model, opt, dev, lambda part: {"unsharded_params_bytes": full, "api": "fully_shard (FSDP2)"})
+    memory_rows(rec, base, model, opt, dev, lambda part: {"unsharded_params_bytes": full, "api": "FSDP2 fully_shard"})
 
 
 def run_fault(args, rec, dev, mode: str):
@@ -246,7 +250,8 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fail-rank", type=int, default=-1)
     args = p.parse_args(argv)
-    cuda = torch.cuda.is_available()
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    cuda = torch.cuda.is_available() and torch.cuda.device_count() >= local_world    # one GPU per rank, else gloo
     dev = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if cuda else "cpu")
     if cuda:
         torch.cuda.set_device(dev)
