@@ -43,7 +43,7 @@ def sdpa(q, k, v, mask_mod, causal_only: bool) -> torch.Tensor:
     """q: [B, H, T, K], k/v: [B, H_kv, S, K]; GQA by repeating kv heads inside SDPA (enable_gqa)."""
     B, _, T, _ = q.shape
     S = k.shape[2]
-    gqa = q.shape[1] != k.shape[1]
+    gqa = bool(q.shape[1] != k.shape[1])         # a tensor under JIT tracing (fvcore)
     if causal_only and T == S:
         return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=gqa)
     mask = dense_mask(mask_mod, B, T, S, q.device)

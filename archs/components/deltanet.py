@@ -87,7 +87,8 @@ class GatedDeltaNet(nn.Module):
         H, K, V = self.n_heads, self.head_k, self.head_v
         qkv, z = self.in_proj(x).split([self.conv_channels, H * V], dim=-1)
         q, k, v = self._short_conv(qkv, cache).split([H * K, H * K, H * V], dim=-1)
-        # L2-normalised q, k keep the delta rule's (I − β k kᵀ) a contraction (paper §3.1; eigenvalues in [1 − β, 1])
+        # L2-normalised q, k keep the delta rule's transition (I − β k kᵀ) a contraction: its eigenvalues
+        # are 1 − β and 1 (Yang et al. 2024, "Parallelizing Linear Transformers with the Delta Rule")
         q = F.normalize(q.reshape(B, T, H, K).float(), dim=-1, eps=1e-6)   # [B, T, H, K]
         k = F.normalize(k.reshape(B, T, H, K).float(), dim=-1, eps=1e-6)
         v = v.reshape(B, T, H, V)                                          # [B, T, H, V]
@@ -98,7 +99,8 @@ class GatedDeltaNet(nn.Module):
         if cache is not None and T <= RECURRENT_MAX_TOKENS:
             o, cache.state = recurrent_gated_delta_step(q, k, v, g, beta, cache.state)
         else:
-            o, final = chunk_gated_delta_rule(q, k, v, g, beta, initial_state=None if cache is None else cache.state,
+            state = None if cache is None else cache.state
+            o, final = chunk_gated_delta_rule(q, k, v, g, beta, initial_state=state,
                                               output_final_state=cache is not None, chunk_size=self.chunk_size)
             if cache is not None:
                 cache.state = final
@@ -124,20 +126,22 @@ def flops_terms(cfg, T: int) -> dict[str, int]:
 
     projections  in: D -> 2HK + 2HV, ab: D -> 2H, out: HV -> D          2·T·D·(2HK + 3HV + 2H)
     conv         depthwise, conv_size taps per channel                 2·T·(2HK + HV)·W
-    chunk        per head, over the padded length Tp = ⌈T/C⌉·C (the op really computes the padding):
-                 (βK)Kᵀ and QKᵀ within chunks, 2·C²·K each per chunk   4·Tp·C·K
-                 attn @ U, C×C by C×V per chunk                         2·Tp·C·V
-                 W_k S0, (e^{γ_C−γ}K)ᵀ U, (e^γ Q) S0 per chunk, 2·C·K·V  6·Tp·K·V
-    solve        unit-lower-triangular C×C solve, C(C−1)/2 MACs for each of the V + K right-hand columns
-                 per chunk                                             Tp·(C−1)·(V+K)·H
+    chunk        per head, over the padded length Tp = ⌈T/C⌉·C (the op really computes the padding);
+                 per chunk of C tokens (see archs/ops/gated_delta/chunk.py):
+                   (βK)Kᵀ, QKᵀ, 𝒯(βe^γK): C×C×K each                   3·2·C²·K
+                   𝒯(βV), attn·U: C×C×V each                           2·2·C²·V
+                   W_k S0, (e^{γ_C−γ}K)ᵀU, (e^γQ) S0: C×K×V each       3·2·C·K·V
+                 i.e. per padded token                                 C·(6K + 4V) + 6·K·V
+    solve        𝒯 = (I + A)⁻¹ by a unit-lower-triangular solve against I: C(C−1)/2 MACs for each of
+                 C columns per chunk, C·(C−1) per padded token
     torch's FlopCounterMode has no rule for triangular solves, so it counts all but `solve`."""
     H, K, V, W, C = gdn_dims(cfg)
     D, Tp = cfg.dim, -(-T // C) * C
     return {
         "projections": 2 * T * D * (2 * H * K + 3 * H * V + 2 * H),
-        "conv": 0,
-        "chunk": H * Tp * (4 * C * K + 2 * C * V + 6 * K * V),
-        "solve": H * Tp * (C - 1) * (V + K),
+        "conv": 2 * T * (2 * H * K + H * V) * W,
+        "chunk": H * Tp * (C * (6 * K + 4 * V) + 6 * K * V),
+        "solve": H * Tp * C * (C - 1),
     }
 
 

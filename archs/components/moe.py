@@ -65,6 +65,8 @@ class MoE(nn.Module):
         shape = x.shape
         x = x.reshape(-1, shape[-1])                                      # [N, D]
         weights, experts, probs = self.router(x)                          # [N, k], [N, k], [N, E]
+        if x.is_meta:                      # routing is data the meta device does not have: count FLOPs
+            return self._balanced_on_meta(x).reshape(shape)
         self.aux_loss = load_balance_loss(probs, experts, self.n_experts)
 
         flat = experts.reshape(-1)                                        # [N·k] expert of each token-slot
@@ -86,6 +88,17 @@ class MoE(nn.Module):
         if self.shared is not None:
             out = out + self.shared(x)
         return out.reshape(shape)
+
+    def _balanced_on_meta(self, x: torch.Tensor) -> torch.Tensor:
+        """Meta-device stand-in for dispatch (FLOP counting of full-size models): the N·k token-slots are
+        spread evenly over the experts, the routing a perfectly balanced router would produce."""
+        slots, E = x.shape[0] * self.top_k, self.n_experts
+        for e, expert in enumerate(self.experts):
+            n = slots // E + (1 if e < slots % E else 0)
+            if n:
+                expert(x.new_empty(n, x.shape[-1]))
+        out = torch.zeros_like(x)
+        return out + self.shared(x) if self.shared is not None else out
 
 
 # ---- formulas (2 FLOPs per multiply-add, matmuls only; see archs/components/__init__.py)
