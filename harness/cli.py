@@ -81,8 +81,11 @@ def _reusable_store(root: Path, profile: str):
 def cmd_report(args) -> int:
     from harness.results import latest_run
     from harness.report import render_run
+    from suites.report_inputs import build_report_inputs
     run_dir = Path(args.run) if args.run else latest_run(RESULTS_ROOT)
-    index = render_run(run_dir, Path(args.out))
+    if not (run_dir / "rows.jsonl").exists():
+        raise ArchbenchError(f"{run_dir}: not a run directory (no rows.jsonl)")
+    index = render_run(run_dir, Path(args.out), **build_report_inputs())
     print(f"report: {index}")
     return 0
 

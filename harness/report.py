@@ -3,7 +3,8 @@
 Pages: `index.html` (run header, verdict summary and table, suites, failures), `doc_<id>.html` per document
 (claim -> verdict -> evidence -> rows), `suite_<name>.html` per suite (question, plots, pivot, method, failures,
 raw rows + `<name>.csv`), `environment.html` (run.json, roofline peaks), and any extra `Page`s the caller builds
-(the hybrid MVP stages come from `suites/report_inputs.py`). Self-contained: inline CSS, inline SVG plots, no JS.
+(the hybrid MVP stages: `suites/mvp_pages.py`, passed in by `suites/report_inputs.py`). Self-contained: inline
+CSS, inline SVG plots, no JS.
 
 Layering: this module imports neither `archs` nor `suites`; the CLI (the composition root) passes the suites,
 claims, document titles and extra pages in. Templates: `reports/templates/*.html.j2`, rendered by jinja2 with
@@ -12,6 +13,7 @@ autoescape and StrictUndefined, so a quote holding `<script>` is shown, not run,
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -26,10 +28,12 @@ from markupsafe import Markup
 
 from harness import plots
 from harness.errors import ArchbenchError
-from harness.report_tables import Link, Table, format_value, suite_summary, to_csv
+from harness.report_format import format_value
+from harness.report_tables import Link, Table, suite_summary, to_csv
 from harness.report_suite import suite_context
 from harness.report_verdicts import doc_pages, environment_context, run_header, verdict_views
-from harness.results import RUN_INFO, ROWS, load_frame
+from harness.results import RUN_INFO, ROWS
+from harness.runner import current_frame
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -45,6 +49,7 @@ class Section:
     table: Table | None = None
     plot: str | None = None
     anchor: str = ""
+    wide: bool = False                             # a plot-only section takes half the page unless wide
 
 
 @dataclass
@@ -69,6 +74,7 @@ def environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["fmt"] = format_value
     env.filters["svg"] = lambda s: Markup(s)      # trusted: made by harness.plots / claim checks
+    env.filters["slug"] = slug
     env.tests["link"] = lambda cell: isinstance(cell, Link)
     return env
 
@@ -85,20 +91,22 @@ def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (), cla
     extra_pages: `Page`s, or callables `frame -> [Page]` (e.g. the MVP stage pages).
     """
     run_dir, out_root = Path(run_dir), Path(out_root)
-    frame = load_frame(run_dir)
+    frame = current_frame(run_dir)
     info = _run_info(run_dir)
     if verdicts is None:
         verdicts = _evaluate(list(claims), frame, evaluate) if claims else []
     suite_by_name = {s.name: s for s in suites}
     expected = list(dict.fromkeys([*suite_by_name, *(info.get("suites") or [])]))
     summary = suite_summary(frame, expected)
-    views = verdict_views(verdicts, frame, suite_href=lambda n: f"suite_{slug(n)}.html", doc_slug=slug)
+    suite_href = lambda name: f"suite_{slug(name)}.html"  # noqa: E731
+    views = verdict_views(verdicts, frame, suite_href=suite_href, doc_slug=slug, pages={s["name"] for s in summary})
     doc_titles = dict(docs or {})
     doc_ids = sorted({*doc_titles, *(v["doc"] for v in views), *(d for s in suites for d in s.docs)})
     pages = [p for src in extra_pages for p in ([src] if isinstance(src, Page) else src(frame))]
     for page in pages:
-        if slug(page.name) != page.name:
-            raise ArchbenchError(f"report page name {page.name!r} is not a safe file name")
+        if slug(page.name) != page.name or page.name in ("index", "environment") or \
+                page.name.startswith(("doc_", "suite_")):
+            raise ArchbenchError(f"report page name {page.name!r} is not a safe file name or is taken")
 
     nav = {"docs": [Link(d, f"doc_{slug(d)}.html") for d in doc_ids],
            "suites": [Link(s["name"], f"suite_{slug(s['name'])}.html") for s in summary],
@@ -114,8 +122,7 @@ def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (), cla
 
     counts = {d: _count(v for v in views if v["doc"] == d) for d in doc_ids}
     write("index.html", "index.html.j2", views=views, counts=counts, titles=doc_titles, suites=summary,
-          summary_svg=plots.verdict_summary(counts) if views else "",
-          totals=_count(views), pages=pages)
+          summary_svg=plots.verdict_summary(counts) if views else "", totals=_count(views))
     for doc in doc_pages(doc_ids, views, doc_titles, suites, slug):
         write(f"doc_{slug(doc['id'])}.html", "doc.html.j2", doc=doc, counts=counts[doc["id"]])
     for s in summary:
@@ -125,11 +132,11 @@ def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (), cla
         suite = suite_by_name.get(name)
         related_docs = [Link(d, f"doc_{slug(d)}.html") for d in getattr(suite, "docs", ())]
         related = [v for v in views if name in v["suites"] or v["id"] in getattr(suite, "claims", ())]
-        ctx = suite_context(name, frame, suite, related, related_docs)
-        write(f"suite_{slug(name)}.html", "suite.html.j2", suite=ctx | {"csv": f"{slug(name)}.csv"}, state=s)
+        ctx = suite_context(name, frame, suite, related, related_docs, csv=f"{slug(name)}.csv")
+        write(f"suite_{slug(name)}.html", "suite.html.j2", suite=ctx, state=s)
     for page in pages:
         write(f"{page.name}.html", "page.html.j2", extra=page)
-    write("environment.html", "environment.html.j2", env=environment_context(info, frame))
+    write("environment.html", "environment.html.j2", env=environment_context(info, frame, suite_href))
     for name in (RUN_INFO, ROWS):
         if (run_dir / name).is_file():
             shutil.copyfile(run_dir / name, out / name)
@@ -139,10 +146,7 @@ def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (), cla
 
 def _evaluate(claims: list, frame: pd.DataFrame, evaluate: Callable | None) -> list:
     if evaluate is None:
-        try:
-            from harness.claims import evaluate
-        except ImportError as err:
-            raise ArchbenchError(f"claims were passed but harness.claims has no evaluate(): {err}") from None
+        from harness.claims import evaluate
     return list(evaluate(claims, frame))
 
 
@@ -180,6 +184,7 @@ def _point_latest(out_root: Path, run_id: str) -> None:
             os.symlink(run_id, link, target_is_directory=True)
     except OSError:
         pass                                       # no symlinks here (e.g. Windows without rights): redirect only
+    target = html.escape(f"{run_id}/index.html")
     (out_root / "latest.html").write_text(
-        f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={run_id}/index.html">'
-        f'<title>latest archbench report</title><a href="{run_id}/index.html">{run_id}</a>\n', encoding="utf-8")
+        f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={target}">'
+        f'<title>latest archbench report</title><a href="{target}">{html.escape(run_id)}</a>\n', encoding="utf-8")
