@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 STATUS_COLORS = {"holds": "#1a7f37", "refuted": "#cf222e", "inconclusive": "#bf8700",
                  "assumption": "#0969da", "untestable": "#8c959f"}
@@ -53,19 +54,29 @@ def _figure(width: float = 6.4, height: float = 3.4, ncols: int = 1, nrows: int 
     return fig, list(axes.flat)
 
 
+def _tokens(v: float, _pos=None) -> str:
+    """Tick label for a power-of-two axis: 2048 -> 2k, 131072 -> 128k, 64 -> 64."""
+    return f"{v / 1024:g}k" if v >= 1024 and v % 1024 == 0 else f"{v:g}"
+
+
 def bar_chart(frame: pd.DataFrame, *, label: str = "label", value: str = "value", q1: str | None = "q1",
-              q3: str | None = "q3", ylabel: str = "", title: str = "", log: bool = False) -> str:
-    """One bar per row (`label` column), IQR error bars where q1/q3 are present."""
+              q3: str | None = "q3", color: str | None = None, ylabel: str = "", title: str = "",
+              log: bool = False) -> str:
+    """One bar per row (`label` column), IQR error bars where q1/q3 are present; bars with the same `color`
+    column value share a colour (default: every bar its own)."""
     with plt.rc_context(STYLE):
         fig, (ax,) = _figure(width=max(4.0, min(9.0, 1.2 + 0.45 * len(frame))))
         x = np.arange(len(frame))
         vals = frame[value].to_numpy(float)
-        ax.bar(x, vals, color=[PALETTE[i % len(PALETTE)] for i in range(len(frame))], width=0.7)
+        keys = list(frame[color]) if color else list(range(len(frame)))
+        index = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+        ax.bar(x, vals, color=[PALETTE[index[k] % len(PALETTE)] for k in keys], width=0.7)
         if q1 and q3 and q1 in frame and q3 in frame and frame[[q1, q3]].notna().all(axis=None):
             err = np.vstack([vals - frame[q1].to_numpy(float), frame[q3].to_numpy(float) - vals]).clip(min=0)
             ax.errorbar(x, vals, yerr=err, fmt="none", ecolor="#24292f", capsize=3, lw=1)
-        ax.set_xticks(x, [str(v) for v in frame[label]], rotation=30 if len(frame) > 4 else 0, ha="right"
-                      if len(frame) > 4 else "center")
+        labels = [str(v) for v in frame[label]]
+        slanted = sum(map(len, labels)) > 60 or len(labels) > 6      # long labels would overlap: slant them
+        ax.set_xticks(x, labels, rotation=30 if slanted else 0, ha="right" if slanted else "center")
         ax.set_ylabel(ylabel)
         ax.set_title(title)
         ax.grid(axis="x", visible=False)
@@ -78,8 +89,8 @@ def line_chart(frame: pd.DataFrame, *, x: str, y: str = "value", group: str = "l
                q3: str | None = "q3", xlabel: str = "", ylabel: str = "", title: str = "", loglog: bool = True) -> str:
     """`y` against `x`, one line per `group`, log-log when every value is positive, IQR error bars if present."""
     with plt.rc_context(STYLE):
-        fig, (ax,) = _figure()
         data = frame.dropna(subset=[x, y]).sort_values(x)
+        fig, (ax,) = _figure(width=6.4 if data[group].nunique() <= 4 else 8.6)
         for i, (name, part) in enumerate(data.groupby(group, sort=True)):
             xs, ys = part[x].to_numpy(float), part[y].to_numpy(float)
             color = PALETTE[i % len(PALETTE)]
@@ -91,11 +102,15 @@ def line_chart(frame: pd.DataFrame, *, x: str, y: str = "value", group: str = "l
         if loglog and positive:
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(_tokens))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel(xlabel or x)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
-        if data[group].nunique() > 1:
+        if 1 < data[group].nunique() <= 4:
             ax.legend(loc="best")
+        elif data[group].nunique() > 4:                               # many series: legend beside the axes
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
         return to_svg(fig)
 
 
@@ -157,6 +172,7 @@ def verdict_summary(counts: Mapping[str, Mapping[str, int]], *, title: str = "")
                     ax.text(left[j] + v / 2, j, f"{int(v)}", ha="center", va="center", color="white", fontsize=8)
             left += vals
         ax.invert_yaxis()
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("claims")
         ax.grid(axis="y", visible=False)
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=5)
@@ -181,5 +197,5 @@ def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float 
         if log:
             ax.set_yscale("log")
         if len(series) > 1:
-            ax.legend(loc="best")
+            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(4, len(series)))
         return to_svg(fig)

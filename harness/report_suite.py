@@ -2,23 +2,26 @@
 metrics, the method lines, failed/untestable rows, the raw rows and their CSV.
 
 Which plot a metric gets:
-* loss metrics (a `step` in shape/extra, or train_loss/val_loss): loss vs step/tokens/FLOPs/wall, seed bands;
+* curves (a `step` in shape/extra with >= 2 values, e.g. train_loss/val_loss): the metric vs step, tokens, FLOPs
+  and wall time, mean over seeds with a ± std band; one figure per measure when a metric has several;
 * a numeric shape column with >= 3 values (T preferred): the metric against it, log-log, IQR error bars;
-* otherwise: one bar per case (and shape), IQR error bars.
+* otherwise: one bar per case (and shape), IQR error bars (no plot for a single value or > MAX_BARS bars).
+Values are shown in a readable axis unit (bytes -> GiB, seconds -> ms, FLOP -> GFLOP...).
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
 
 from harness import plots
+from harness.report_format import axis_scale
 from harness.report_tables import (SHAPE, is_missing, lookup, method_lines, pivot, problem_rows, raw_rows,
                                    series_label, shape_columns, shape_label)
 
-MAX_PLOTS = 8
+MAX_PLOTS = 12
 MAX_BARS = 40
-LOSS_METRICS = ("train_loss", "val_loss")
 RAW_OPEN_LIMIT = 300                      # longer raw tables start folded (a fragment link unfolds them)
 
 
@@ -47,39 +50,56 @@ def loss_frame(part: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def metric_plot(part: pd.DataFrame, metric: str, unit: str) -> str | None:
-    ylabel = f"{metric} [{unit}]" if unit else metric
-    if metric in LOSS_METRICS or lookup(part, "step").notna().any():
-        data = loss_frame(part)
-        if data.step.notna().any() or data.tokens.notna().any():
-            return plots.loss_curves(data, ylabel=ylabel, title=metric)
+def _scaled(part: pd.DataFrame, unit: str) -> tuple[pd.DataFrame, str]:
+    """Values (and q1/q3) divided into a readable axis unit: bytes -> GiB, seconds -> ms..."""
+    factor, label = axis_scale(unit, part.value)
+    return part.assign(value=part.value / factor, q1=part.q1 / factor, q3=part.q3 / factor), label
+
+
+def is_curve(part: pd.DataFrame) -> bool:
+    """Rows that form a curve over training: a step (in shape or extra) with at least two distinct values."""
+    return pd.to_numeric(lookup(part, "step"), errors="coerce").nunique() >= 2
+
+
+def metric_plot(part: pd.DataFrame, metric: str, unit: str) -> tuple[str, bool] | None:
+    """(svg, wide) for one metric's ok rows, or None when no plot fits (see the module docstring)."""
+    if is_curve(part):
+        return plots.loss_curves(loss_frame(part), ylabel=f"{metric} [{unit}]" if unit else metric), True
+    part, axis_unit = _scaled(part, unit)
+    ylabel = f"{metric} [{axis_unit}]" if axis_unit else metric
     xs = _varying_numeric(part)
     if xs:
-        x = xs[0]
-        data = part.assign(label=_with_context(part, [x]))
-        return plots.line_chart(data, x=x, xlabel=x[len(SHAPE):], ylabel=ylabel, title=metric)
-    if len(part) > MAX_BARS:
+        lines = part[part.groupby(_with_context(part, [xs[0]]))[xs[0]].transform("nunique") >= 2]
+        if len(lines):                         # series of one point are left to the table
+            data = lines.assign(label=_with_context(lines, [xs[0]]))
+            return plots.line_chart(data, x=xs[0], xlabel=xs[0][len(SHAPE):], ylabel=ylabel), False
+    if not 2 <= len(part) <= MAX_BARS:
         return None
-    data = part.assign(label=_with_context(part, []))
+    data = part.assign(label=_with_context(part, []), series=series_label(part))
     vals = data.value.abs()
     log = bool((data.value > 0).all() and vals.max() / max(vals.min(), 1e-300) > 1e3)
-    return plots.bar_chart(data, ylabel=ylabel, title=metric, log=log)
+    return plots.bar_chart(data, ylabel=ylabel, log=log, color="series"), False
 
 
-def suite_plots(frame: pd.DataFrame) -> tuple[list[dict[str, str]], list[str]]:
-    """`[{title, svg}]` for up to MAX_PLOTS metrics, and the metrics left without a plot."""
+def suite_plots(frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list[str]]:
+    """`[{title, svg, anchor, wide}]` for up to MAX_PLOTS metrics, and the metrics left without a plot."""
     ok = frame[frame.status == "ok"]
     out, skipped = [], []
-    for (metric, unit), part in ok.groupby(["metric", "unit"], sort=False):
-        svg = metric_plot(part, metric, unit) if len(out) < MAX_PLOTS else None
-        if svg is None:
-            skipped.append(metric)
-        else:
-            out.append({"title": f"{metric} [{unit}]" if unit else metric, "svg": svg, "anchor": f"plot-{metric}"})
+    for (metric, unit), rows in ok.groupby(["metric", "unit"], sort=False):
+        # curves of different comparisons (measure = loss_<group>) get a figure each; other metrics one figure
+        split = rows.groupby("measure", sort=False) if rows.measure.nunique() > 1 and is_curve(rows) else [("", rows)]
+        for measure, part in split:
+            title = (f"{metric} [{unit}]" if unit else metric) + (f" · {measure}" if measure else "")
+            made = metric_plot(part, metric, unit) if len(out) < MAX_PLOTS else None
+            if made is None:
+                skipped.append(title)
+            else:
+                out.append({"title": title, "svg": made[0], "wide": made[1],
+                            "anchor": re.sub(r"[^A-Za-z0-9_.-]+", "_", f"plot-{metric}-{measure}".rstrip("-"))})
     return out, skipped
 
 
-def suite_context(name: str, frame: pd.DataFrame, suite: Any, claims: list[dict], docs: list[dict]) -> dict:
+def suite_context(name: str, frame: pd.DataFrame, suite: Any, claims: list[dict], docs: list, csv: str) -> dict:
     """Everything `suite.html.j2` shows for one suite; `suite` may be None (rows of a suite not passed in)."""
     part = frame[frame.suite == name]
     figures, unplotted = suite_plots(part)
@@ -95,5 +115,5 @@ def suite_context(name: str, frame: pd.DataFrame, suite: Any, claims: list[dict]
         "methods": method_lines(part), "plots": figures, "unplotted": unplotted,
         "pivot": pivot(part), "problems": problems, "tracebacks": tracebacks,
         "raw": raw_rows(part), "raw_open": len(part) <= RAW_OPEN_LIMIT,
-        "csv": f"{name}.csv", "archs": sorted(a for a in part.arch.unique() if not is_missing(a) and a),
+        "csv": csv, "archs": sorted(a for a in part.arch.unique() if not is_missing(a) and a),
     }

@@ -1,4 +1,4 @@
-"""What the report's tables are made of: number formatting, the pivot of a suite's metrics, its method line, the raw
+"""What the report's tables are made of: the pivot of a suite's metrics, its method line, the raw
 rows and the per-suite summary, all computed from the tidy results frame (`harness.results.load_frame`).
 
 Row ids are the frame's index: every table cell that shows a measured number links to `#row-<index>` in the raw
@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from harness.report_format import format_value, is_missing, plain
+
 SHAPE = "shape."
-_SI = [(1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
-_COUNT = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")]
 
 
 @dataclass(frozen=True)
@@ -35,48 +35,12 @@ class Table:
     note: str = ""
 
 
-def is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
-def format_value(value: Any, unit: str = "") -> str:
-    """A number the way a reader wants it: bytes in KiB/MiB/GiB, counts as 7.0B, seconds as ms/µs, SI otherwise."""
-    if is_missing(value):
-        return "—"
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return str(value)
-    v = float(value)
-    if unit == "bytes":
-        for power, name in ((4, "TiB"), (3, "GiB"), (2, "MiB"), (1, "KiB")):
-            if abs(v) >= 1024 ** power:
-                return f"{v / 1024 ** power:.3g} {name}"
-        return f"{v:.0f} B"
-    if unit == "s":
-        for scale, name in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
-            if abs(v) >= scale:
-                return f"{v / scale:.3g} {name}"
-        return f"{v * 1e9:.3g} ns" if v else "0 s"
-    if unit in ("params", "tokens") and abs(v) >= 1e4:
-        for scale, name in _COUNT:
-            if abs(v) >= scale:
-                return f"{v / scale:.4g}{name}"
-    if unit in ("FLOP", "FLOP/s", "bytes/s", "tokens/s"):
-        base = {"bytes/s": "B/s"}.get(unit, unit)
-        for scale, prefix in _SI:
-            if abs(v) >= scale:
-                return f"{v / scale:.3g} {prefix}{base}"
-        return f"{v:.3g} {base}"
-    if v == int(v) and abs(v) < 1e6:
-        return f"{int(v):,}"
-    return f"{v:.4g}"
-
-
 def shape_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c.startswith(SHAPE) and frame[c].notna().any()]
 
 
 def shape_label(row: pd.Series, columns: list[str]) -> str:
-    return "-".join(f"{c[len(SHAPE):]}{row[c]}" for c in columns if not is_missing(row[c]))
+    return "-".join(f"{c[len(SHAPE):]}{plain(row[c])}" for c in columns if not is_missing(row[c]))
 
 
 def lookup(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -107,25 +71,48 @@ def row_anchor(index: Any) -> str:
     return f"row-{index}"
 
 
+DISTINGUISH = ("measure", "dtype", "device", "threads", "stat")
+
+
 def pivot(frame: pd.DataFrame, limit: int = 150) -> Table:
-    """ok rows: one line per (case, arch, shape, extra label), one column per metric [unit] (+ stat if mixed)."""
-    ok = frame[frame.status == "ok"]
+    """ok rows: one column per metric [unit], one line per case (with arch and extra phase/part/kind), shape, and
+    whichever of measure/dtype/device/threads/stat tell two rows of one metric apart. No row is hidden: if two
+    rows still meet in one cell, the second starts a line of its own."""
+    ok = last_steps(frame[frame.status == "ok"])
     if ok.empty:
         return Table(columns=[], rows=[])
     shapes = shape_columns(ok)
     ok = ok.assign(_label=series_label(ok), _col=ok.metric + " [" + ok.unit + "]")
-    if ok.groupby("_col")["stat"].nunique().gt(1).any():
-        ok = ok.assign(_col=ok._col + " " + ok.stat)
-    keys = ["_label", *shapes]
+    by_metric = ok.groupby("_col")
+    extra = [c for c in DISTINGUISH if by_metric[c].nunique(dropna=False).gt(1).any()]
+    keys = ["_label", *extra, *shapes]
     columns = list(dict.fromkeys(ok._col))
     lines: dict[tuple, dict[str, Link]] = {}
     for idx, row in ok.iterrows():
-        key = tuple("" if is_missing(row[k]) else row[k] for k in keys)
+        key = tuple("" if is_missing(row[k]) else plain(row[k]) for k in keys)
+        while row._col in lines.get(key, {}):
+            key = (*key[:-1], f"{key[-1]}\u200b")          # same key, another line (an invisible mark)
         lines.setdefault(key, {})[row._col] = Link(format_value(row.value, row.unit), "#" + row_anchor(idx))
-    rows = [[*key, *(cells.get(c, "—") for c in columns)] for key, cells in lines.items()]
-    note = f"first {limit} of {len(rows)} lines; every row is in the raw table and the CSV" if len(rows) > limit else ""
-    header = ["case", *(s[len(SHAPE):] for s in shapes), *columns]
+    rows = [[*(str(k).rstrip("\u200b") for k in key), *(cells.get(c, "—") for c in columns)]
+            for key, cells in lines.items()]
+    notes = [f"first {limit} of {len(rows)} lines" if len(rows) > limit else "",
+             "curves (rows with a step): last step only" if len(ok) < (frame.status == "ok").sum() else ""]
+    note = "; ".join(filter(None, notes)) + ("; every row is in the raw table and the CSV" if any(notes) else "")
+    header = ["case", *extra, *(s[len(SHAPE):] for s in shapes), *columns]
     return Table(columns=header, rows=rows[:limit], num=set(range(len(keys), len(header))), note=note)
+
+
+def last_steps(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows without a step, plus only the last step of each curve (rows with a step in shape or extra)."""
+    step = pd.to_numeric(lookup(frame, "step"), errors="coerce")
+    if step.isna().all():
+        return frame
+    curve = frame.assign(_step=step)[step.notna()]
+    seed = lookup(curve, "seed").astype(str)
+    series = [curve.metric, curve.case, curve.arch, seed, *(curve[c] for c in shape_columns(curve) if c not in
+                                                            (SHAPE + "step", SHAPE + "seed"))]
+    last = curve.groupby([s.astype(str) for s in series], sort=False)["_step"].transform("max")
+    return frame[step.isna() | (step == last.reindex(frame.index))]
 
 
 def method_lines(frame: pd.DataFrame) -> list[str]:
@@ -135,7 +122,7 @@ def method_lines(frame: pd.DataFrame) -> list[str]:
     for (method, device, dtype, stat), part in ok.groupby(["method", "device", "dtype", "stat"], sort=False):
         threads = sorted({int(t) for t in part.threads.dropna()})
         n = part.n.astype(int)
-        bits = [method or "(no method recorded)", device or "device ?", dtype or "dtype ?"]
+        bits = [b for b in (method or "(no method recorded)", device, dtype) if b]
         if threads:
             bits.append(f"{'/'.join(map(str, threads))} thread{'s' if threads != [1] else ''}")
         bits.append(f"{stat} of n={n.min()}" if n.min() == n.max() else f"{stat} of n={n.min()}–{n.max()}")

@@ -51,7 +51,8 @@ def stage_page(s: Stage, frame: pd.DataFrame) -> Page:
                     "the Gated DeltaNet state is fixed.", _cache_table(s)),
             Section(f"Training memory ({MEMORY_PRECISION}, B={TRAIN_SHAPE['B']}, T={TRAIN_SHAPE['T']})",
                     "Unsharded, one training step: bf16 weights and gradients, fp32 Adam m, v and master weights, "
-                    "activations after Korthikanti et al. 2022 (34·T·B·D bytes per layer, no T² term, plus logits).",
+                    "activations after Korthikanti et al. 2022 (34·T·B·D bytes per layer, no T² term, plus "
+                    "logits).",
                     memory_table(s), anchor="memory")]
     page.sections += tiny_sections(frame, [s.stage], f"{s.arch}-tiny")
     if s.assumptions:
@@ -105,12 +106,12 @@ def rows_table(frame: pd.DataFrame, part: pd.DataFrame) -> Table:
     note = "loss curves: last step of each seed only" if len(short) < len(part) else ""
     part = short
     shapes = shape_columns(part)
-    rows = [[r.arch, r.suite, r.metric, shape_label(r, shapes), (r.extra or {}).get("phase", ""),
+    rows = [[r.arch, r.suite, r.measure, r.metric, shape_label(r, shapes), (r.extra or {}).get("phase", ""),
              row_link(frame, idx, format_value(r.value, r.unit)) if r.status == "ok" else f"{r.status}: {r.reason}"]
             for idx, r in part.head(TABLE_LIMIT).iterrows()]
     if len(part) > TABLE_LIMIT:
         note = "; ".join(filter(None, [note, f"first {TABLE_LIMIT} of {len(part)} rows"]))
-    return Table(["arch", "suite", "metric", "shape", "phase", "value"], rows, {5}, note=note)
+    return Table(["arch", "suite", "measure", "metric", "shape", "phase", "value"], rows, {6}, note=note)
 
 
 def loss_plot(frame: pd.DataFrame, stages: list[int]) -> str | None:
