@@ -13,12 +13,12 @@ from typing import Literal
 from harness.errors import ConfigError
 
 Mixer = Literal["attn", "mla", "gdn"]            # attn = MHA / GQA / MQA by n_kv_heads
-Ffn = Literal["swiglu", "gelu", "relu2", "moe"]
+Ffn = Literal["swiglu", "gelu", "relu", "relu2", "moe"]
 Norm = Literal["rms", "layer"]
 Position = Literal["rope", "sinusoidal", "learned", "none"]
 
 MIXER_NAMES = ("attn", "mla", "gdn")
-FFN_NAMES = ("swiglu", "gelu", "relu2", "moe")
+FFN_NAMES = ("swiglu", "gelu", "relu", "relu2", "moe")
 NORM_NAMES = ("rms", "layer")
 POSITION_NAMES = ("rope", "sinusoidal", "learned", "none")
 

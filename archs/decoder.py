@@ -22,7 +22,7 @@ MIXER_MODULES = {"attn": ("archs.components.attention", "Attention"),
                  "mla": ("archs.components.mla", "MLA"),
                  "gdn": ("archs.components.deltanet", "GatedDeltaNet")}
 FFN_MODULES = {"swiglu": ("archs.components.mlp", None), "gelu": ("archs.components.mlp", None),
-               "relu2": ("archs.components.mlp", None), "moe": ("archs.components.moe", "MoE")}
+               "relu": ("archs.components.mlp", None), "relu2": ("archs.components.mlp", None), "moe": ("archs.components.moe", "MoE")}
 
 
 def component_module(kind: str):

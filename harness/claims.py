@@ -1,16 +1,24 @@
 """Claims as data plus a check, and the verdicts the report shows.
 
 A `Claim` is what a document says (id, doc, short quote, kind, the quantity, the stated value and tolerance).
-Its `check` names a function in `CHECKS` that reads the results table (a pandas DataFrame from
-`harness.results.load_frame`) and returns a `Verdict`: the status, the measured value, the evidence as text,
-the formula and assumption it rests on, and the ids of the rows behind it. A check whose rows are missing
-returns `untestable` (or `failed`-suite) with the reason, so every claim appears in the report.
+Claims live in `suites/claims/<doc>_<topic>.toml` as `[[claim]]` tables and are read with `load_claims`.
+Its `check` names a generic check in `CHECKS` (harness/checks.py, harness/learning_checks.py) that reads the
+results table (a pandas DataFrame from `harness.results.load_frame`) and returns a `Verdict`: the status, the
+measured value, the evidence as text, the formula and assumption it rests on, and the ids of the rows behind it.
+A check whose rows are missing returns UNTESTABLE naming the suite and metric it needs, so every claim appears
+in the report; `evaluate` turns a check that crashes into UNTESTABLE with the error, never an exception.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import tomllib
+from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from harness.errors import ArchbenchError, one_line
 
 
 class Status(str, Enum):
@@ -50,3 +58,154 @@ class Verdict:
     rows: tuple[int, ...] = ()           # row indices in the run's table
     plot: str | None = None              # optional inline SVG
     details: list[dict[str, Any]] = field(default_factory=list)   # small table for the claim page
+
+
+# ---------------------------------------------------------------- loading claims from TOML
+CLAIMS_DIR = Path(__file__).resolve().parents[1] / "suites" / "claims"
+REQUIRED_KEYS = ("id", "doc", "quote", "kind", "quantity", "check")
+CLAIM_KEYS = {f.name for f in fields(Claim)}
+
+
+def load_claims(directory: Path | str = CLAIMS_DIR) -> list[Claim]:
+    """Every `[[claim]]` of every `*.toml` under `directory`, in file then document order, validated.
+
+    A file is named `<doc>_<topic>.toml` and holds only claims of that document. Raises ArchbenchError naming the
+    file and the claim for: bad TOML, a missing or unknown key, a duplicate id (across files), an unknown kind or
+    check, a check's missing argument.
+    """
+    directory = Path(directory)
+    paths = sorted(directory.glob("*.toml"))
+    if not paths:
+        raise ArchbenchError(f"no claim files (*.toml) under {directory}")
+    claims: list[Claim] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        try:
+            tables = tomllib.loads(path.read_text(encoding="utf-8")).get("claim", [])
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise ArchbenchError(f"{path.name}: {one_line(err)}") from None
+        for number, table in enumerate(tables, 1):
+            claim = claim_from_table(table, f"{path.name} claim #{number}")
+            where = f"{path.name} claim {claim.id!r}"
+            if claim.id in seen:
+                raise ArchbenchError(f"{where}: duplicate id (first in {seen[claim.id]})")
+            if not path.name.startswith(f"{claim.doc}_"):
+                raise ArchbenchError(f"{where}: doc {claim.doc!r} does not match the file name")
+            seen[claim.id] = path.name
+            claims.append(claim)
+    return claims
+
+
+def claim_from_table(table: dict[str, Any], where: str) -> Claim:
+    """One TOML table -> a validated Claim; errors start with `where` (and the claim id once known)."""
+    if not isinstance(table, dict):
+        raise ArchbenchError(f"{where}: a claim must be a table")
+    where = f"{where} ({table['id']!r})" if "id" in table else where
+    missing = [k for k in REQUIRED_KEYS if not table.get(k)]
+    unknown = sorted(set(table) - CLAIM_KEYS)
+    if missing or unknown:
+        raise ArchbenchError(f"{where}: " + "; ".join(filter(None, [
+            missing and f"missing key(s) {', '.join(missing)}", unknown and f"unknown key(s) {', '.join(unknown)}"])))
+    if table["kind"] not in KINDS:
+        raise ArchbenchError(f"{where}: unknown kind {table['kind']!r} (known: {', '.join(KINDS)})")
+    if table["check"] not in CHECKS:
+        raise ArchbenchError(f"{where}: unknown check {table['check']!r} (known: {', '.join(sorted(CHECKS))})")
+    claim = Claim(**{**table, "suites": tuple(table.get("suites", ())), "args": dict(table.get("args", {}))})
+    problem = CHECKS[claim.check].validate(claim)
+    if problem:
+        raise ArchbenchError(f"{where}: check {claim.check!r}: {problem}")
+    return claim
+
+
+# ---------------------------------------------------------------- the check registry and evaluation
+@dataclass(frozen=True)
+class Check:
+    """A generic check: `run(claim, frame) -> Verdict`, plus what it needs in the claim to run at all."""
+    name: str
+    run: Callable[[Claim, pd.DataFrame], Verdict]
+    needs_args: tuple[str, ...] = ()           # each must be in claim.args
+    needs_one_of: tuple[str, ...] = ()         # at least one must be in claim.args
+    needs_stated: bool = False
+    needs_tolerance: bool = False
+
+    def validate(self, claim: Claim) -> str:
+        missing = [a for a in self.needs_args if a not in claim.args]
+        if missing:
+            return f"missing args {', '.join(missing)}"
+        if self.needs_one_of and not any(a in claim.args for a in self.needs_one_of):
+            return f"needs one of args {', '.join(self.needs_one_of)}"
+        if self.needs_stated and claim.stated is None:
+            return "needs a stated value"
+        if (self.needs_tolerance and claim.tolerance is None and "abs_tol" not in claim.args
+                and not isinstance(claim.stated, list)):
+            return "needs a tolerance (relative) or args.abs_tol"
+        if claim.check == "untestable" and not claim.reason:
+            return "an untestable claim needs a reason"
+        return arg_problem(claim)
+
+
+SELECTIONS = ("where", "num", "den", "reference", "new", "base")
+
+
+def arg_problem(claim: Claim) -> str:
+    """Shape errors in args every check shares: selections are tables, readings name their assumption,
+    relations are known, arithmetic evaluates with the given values."""
+    args = claim.args
+    bad = [k for k in SELECTIONS if k in args and not isinstance(args[k], dict)]
+    if bad:
+        return f"args {', '.join(bad)} must be tables of column = value"
+    if ("num" in args) != ("den" in args):
+        return "args num and den go together"
+    if claim.check == "within_range" and not (isinstance(claim.stated, list) and len(claim.stated) == 2):
+        return "stated must be a range [low, high]"
+    if args.get("relation", "==") not in ("==", "<=", ">="):
+        return f"args.relation {args['relation']!r} is not one of ==, <=, >="
+    for key, needed in (("alternatives", ("where", "assumption")), ("under", ("expr", "assumption"))):
+        items = args.get(key, [])
+        if not isinstance(items, list) or any(not isinstance(i, dict) or set(needed) - set(i) for i in items):
+            return f"args.{key} must be a list of tables with {' and '.join(needed)}"
+    if "expr" in args:
+        from harness.check_rows import evaluate_expression
+        values = args.get("values", {})
+        try:
+            for expr, extra in [(args["expr"], {})] + [(u["expr"], u.get("values", {})) for u in args.get("under", [])]:
+                evaluate_expression(expr, {**values, **extra})
+        except (ArchbenchError, ArithmeticError, TypeError) as err:
+            return one_line(err)
+    return ""
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def register_check(name: str, **needs: Any) -> Callable:
+    """Decorator: `@register_check("matches", needs_args=("where",), needs_stated=True)`."""
+    def deco(fn: Callable[[Claim, pd.DataFrame], Verdict]) -> Callable:
+        if name in CHECKS:
+            raise ArchbenchError(f"check {name!r} is registered twice")
+        CHECKS[name] = Check(name, fn, **needs)
+        return fn
+    return deco
+
+
+def evaluate(claims: Iterable[Claim], frame: pd.DataFrame) -> list[Verdict]:
+    """One verdict per claim, in order. Never raises for one bad claim or check: a check that crashes gives
+    UNTESTABLE ("untestable here": this harness could not judge it) with the error as the evidence, because
+    nothing was measured against the claim; INCONCLUSIVE is kept for data that was read and was ambiguous."""
+    return [judge(claim, frame) for claim in claims]
+
+
+def judge(claim: Claim, frame: pd.DataFrame) -> Verdict:
+    check = CHECKS.get(claim.check)
+    try:
+        if check is None:
+            raise ArchbenchError(f"unknown check {claim.check!r}")
+        verdict = check.run(claim, frame)
+        if not isinstance(verdict, Verdict):
+            raise ArchbenchError(f"check {claim.check!r} returned {type(verdict).__name__}, not a Verdict")
+        return verdict
+    except Exception as err:                    # one broken claim or check must not sink the report
+        return Verdict(claim=claim, status=Status.UNTESTABLE, evidence=f"check failed: {one_line(err)}")
+
+
+import harness.checks  # noqa: E402,F401  (registers the generic checks into CHECKS)

@@ -62,6 +62,9 @@ METRICS: dict[str, Metric] = {
     "reference_loss": Metric("nats", False, "uniform / unigram loss on the same data, for scale"),
     "tv_distance": Metric("ratio", False, "total-variation distance between two distributions"),
     "padding_efficiency": Metric("ratio", True, "real tokens / padded tokens"),
+    # document figures (suite doc_figures)
+    "size_ratio": Metric("ratio", None, "parameters of one model (or part) / another's (which one in case)"),
+    "n_experts": Metric("experts", None, "routed experts per MoE layer that reach a target size (shape F = width)"),
     # distributed (suite distributed)
     "comm_bytes": Metric("bytes", False, "bytes sent per rank per step"),
     "memory_per_rank_bytes": Metric("bytes", False, "per-rank memory (part in extra.part)"),

@@ -96,6 +96,7 @@ def analytic_rows(ctx: Context):
                 info = {k: v for k, v in held.items() if k != "params"} | {"params_per_rank": held["params"]}
                 for part, width in [*STATE_BYTES.items(), ("total", sum(STATE_BYTES.values()))]:
                     yield common | dict(case=case, measure="analytic_memory", metric="memory_per_rank_bytes",
+                                        shape=shape | {"part": part},
                                         value=held["params"] * width, unit="bytes",
                                         method=f"{case} parameters per rank × {width} bytes (bf16 mixed-precision "
                                                "AdamW state; activations excluded)",

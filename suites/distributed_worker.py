@@ -65,6 +65,7 @@ def memory_rows(rec, base: dict, model, opt, dev, extra_of=None):
     ranks = per_rank(list(parts.values()), dev)
     for i, part in enumerate(parts):
         rec.row(base, measure=f"{base['measure']}_memory", metric="memory_per_rank_bytes",
+                shape={**base.get("shape", {}), "part": part},
                 value=max(r[i] for r in ranks), unit="bytes", stat="exact",
                 method="Σ numel·element_size of this rank's tensors (DTensor: to_local shard); max over ranks",
                 extra={"part": part, "per_rank": [r[i] for r in ranks], **(extra_of(part) if extra_of else {})})

@@ -61,8 +61,9 @@ def nexus_breakdown(label: str) -> Iterator[dict]:
     kw = dict(arch=label, measure="memory_breakdown", assumption=reading)
     yield fig("total", "params_total", p.total, "params", arch=label, measure="params",
               method="archs.analytic.params", assumption=reading)
-    yield fig("weights", "model_bytes", (p.total - cfg.n_layers * norm - cfg.dim) * wb
-              + (cfg.n_layers * norm + cfg.dim) * nb, "bytes", dtype=weights,
+    norms_total = cfg.n_layers * norm + cfg.dim                                  # + the final norm
+    weight_bytes = (p.total - norms_total) * wb + norms_total * nb
+    yield fig("weights", "model_bytes", weight_bytes, "bytes", dtype=weights,
               method=f"params × {wb} B ({weights}), norms × {nb} B", **kw)
     lines = {"embedding": (p.by_kind["embedding"], wb), "output": (p.by_kind["output"], wb),
              "attention_per_layer": (attn, wb), "ffn_per_layer": (ffn, wb), "norms_per_layer": (norm, nb),
@@ -76,7 +77,7 @@ def nexus_breakdown(label: str) -> Iterator[dict]:
                   shape={"B": 1, "T": cfg.max_seq_len}, dtype_bytes=BYTES[dtype], assumption=reading,
                   method="2 (K,V) × layers × T × n_kv × head_dim × bytes")
     kv16 = sum(analytic.cache_bytes(cfg, 1, cfg.max_seq_len, 2).values())
-    yield fig("inference_total", "model_bytes", p.total * wb + kv16, "bytes", dtype=weights,
+    yield fig("inference_total", "model_bytes", weight_bytes + kv16, "bytes", dtype=weights,
               method=f"weights ({weights}) + fp16 KV cache at {cfg.max_seq_len} tokens, batch 1", **kw)
     yield fig("to_mqa", "kv_reduction", cfg.kv_heads, "ratio", arch=label, measure="kv_cache",
               method="n_kv_heads / 1", assumption=reading)
@@ -119,9 +120,9 @@ def modern_figures() -> Iterator[dict]:
     cfg = get_config("modern-768")
     spec = cfg.pattern[0]
     mha = attention.cache_bytes_formula(replace(cfg, n_kv_heads=12), spec, 1, 1, 2)
-    for kv in (12, 3, 2, 1):
+    for case, kv in (("mha", 12), ("gqa-3kv", 3), ("gqa-2kv", 2), ("mqa", 1)):   # the attention suite's names
         per_token = attention.cache_bytes_formula(replace(cfg, n_kv_heads=kv), spec, 1, 1, 2)
-        yield fig(f"kv{kv}", "kv_reduction", mha / per_token, "ratio", arch="modern-768", measure="kv_cache",
+        yield fig(case, "kv_reduction", mha / per_token, "ratio", arch="modern-768", measure="kv_vs_mha",
                   method="bytes per token of n_kv=12 / of n_kv", n_kv_heads=kv)
     llama = get_config("modern-llama2-70b")
     for dtype in ("float16", "float32"):
@@ -239,14 +240,23 @@ def mvp_stages() -> Iterator[dict]:
                       assumption="hybrid-235b preset's expert count and width")
 
 
+NEXUS_ARCHS = ("nexus-405b", "nexus-13b", "nexus-1.5b")
+UNITS = {  # unit key -> (figures, the presets they read: the unit runs if the run wants any of them)
+    **{f"nexus/{label}": (lambda l=label: nexus_breakdown(l), (label.split("@")[0],))
+       for label in (*BASE_READINGS, "nexus-13b", "nexus-1.5b")},
+    "nexus/ratios": (nexus_ratios, NEXUS_ARCHS),
+    "nexus/roofline": (nexus_roofline, NEXUS_ARCHS),
+    "modern": (modern_figures, ("modern-768", "modern-llama2-70b", "hybrid-235b")),
+    "parallel-stacks": (stacks_figures, ("parallel-stacks-current", "parallel-stacks-2x64")),
+    "mla": (mla_figures, ("mla-moe",)),
+    "hybrid/solve": (hybrid_solve, ("hybrid-235b",)),
+    "hybrid/mvp": (mvp_stages, tuple(f"hybrid-mvp{s}" for s in (1, 2, 3, 4))),
+}
+
+
 def plan(ctx: Context) -> list[Unit]:
-    units = [Unit(f"nexus/{label}", lambda c, l=label: nexus_breakdown(l))
-             for label in (*BASE_READINGS, "nexus-13b", "nexus-1.5b")]
-    units += [Unit("nexus/ratios", lambda c: nexus_ratios()), Unit("nexus/roofline", lambda c: nexus_roofline()),
-              Unit("modern", lambda c: modern_figures()), Unit("parallel-stacks", lambda c: stacks_figures()),
-              Unit("mla", lambda c: mla_figures()), Unit("hybrid/solve", lambda c: hybrid_solve()),
-              Unit("hybrid/mvp", lambda c: mvp_stages())]
-    return units
+    return [Unit(key, lambda c, f=figures: f()) for key, (figures, archs) in UNITS.items()
+            if any(ctx.wants_arch(a) for a in archs)]
 
 
 SUITE = Suite(name="doc_figures", plan=plan, docs=("000", "001", "002", "003", "004"),

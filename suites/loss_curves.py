@@ -17,7 +17,7 @@ import torch
 
 from archs import ARCHS, analytic, get_config
 from archs.components.mlp import matched_hidden
-from archs.config import DecoderConfig, LayerSpec, MLAConfig, MoEConfig
+from archs.config import DecoderConfig, LayerSpec, MLAConfig, MoEConfig, MTPConfig
 from archs.presets.hybrid import MVP_STAGES, hybrid_235b, mvp_stage
 from archs.presets.shrink import shrink
 from harness.data import ByteTokenizer, TokenDataset, load_corpus, unigram_loss, uniform_loss
@@ -32,6 +32,7 @@ AB_GROUPS: dict[str, dict[str, DecoderConfig]] = {
     "norm": {"rmsnorm": BASE, "layernorm": replace(BASE, norm="layer")},
     "ffn": {"swiglu": BASE,
             "gelu": replace(BASE, ffn_dim=matched_hidden(64, 264, "gelu"), pattern=(LayerSpec(ffn="gelu"),)),
+            "relu": replace(BASE, ffn_dim=matched_hidden(64, 264, "relu"), pattern=(LayerSpec(ffn="relu"),)),
             "relu2": replace(BASE, ffn_dim=matched_hidden(64, 264, "relu2"), pattern=(LayerSpec(ffn="relu2"),))},
     "attention": {"mha": BASE, "gqa-2kv": replace(BASE, n_kv_heads=2), "mqa": replace(BASE, n_kv_heads=1),
                   "mla": replace(BASE, pattern=(LayerSpec(mixer="mla"),),
@@ -42,6 +43,11 @@ AB_GROUPS: dict[str, dict[str, DecoderConfig]] = {
                                moe=MoEConfig(n_experts=8, top_k=2, expert_dim=88))},   # same active FFN width
     "positions": {"rope": BASE, "sinusoidal": replace(BASE, position="sinusoidal"),
                   "learned": replace(BASE, position="learned", max_seq_len=64)},
+    "mtp": {"no-mtp": BASE, "mtp": replace(BASE, mtp=MTPConfig(depth=1))},
+    # document 001's "together" claim: all four modern components against the pre-2020 recipe
+    "stack": {"modern": replace(BASE, n_kv_heads=2),
+              "traditional": replace(BASE, norm="layer", position="sinusoidal", ffn_dim=264,
+                                     pattern=(LayerSpec(ffn="gelu"),))},
 }
 ARCH_FAMILIES = ("hybrid-235b", "modern-768", "nexus-1.5b", "mla-moe", "parallel-stacks-tiny")
 
@@ -60,17 +66,28 @@ def train_config(ctx: Context, seed: int, steps: int | None = None, key: str = "
                        checkpoint_path=ckpt)
 
 
+_TRAINED: dict = {}     # (config, seed, train config) -> (model, summary): a baseline shared by several groups
+                        # (the base decoder is the control of six A/Bs) is trained once per process
+
+
+def trained(cfg, tc: TrainConfig, data: TokenDataset):
+    key = (cfg, replace(tc, checkpoint_path=None, checkpoint_every=0))
+    if key not in _TRAINED:
+        seed_everything(tc.seed)
+        model = cfg.build()
+        flops_tok = analytic.flops_per_token(cfg, tc.block_size, training=True)
+        _TRAINED[key] = model, train(model, data, tc, flops_per_token=flops_tok)
+    return _TRAINED[key]
+
+
 def curve_rows(cfg, case: str, group: str, seed: int, ctx: Context, key: str, steps: int | None = None,
                extrapolate: bool = False):
     """Train one variant and yield its curve rows (and, for position variants, loss at 2× and 4× context)."""
-    seed_everything(seed)
-    model = cfg.build()
     tc = train_config(ctx, seed, steps, key)
     if tc.checkpoint_path:
         (ctx.run_dir / "checkpoints").mkdir(exist_ok=True)
     data = dataset(tc.block_size)
-    flops_tok = analytic.flops_per_token(cfg, tc.block_size, training=True)
-    summary = train(model, data, tc, flops_per_token=flops_tok)
+    model, summary = trained(cfg, tc, data)
     n_params = analytic.params(cfg).total
     arch = case if group in ("arch_params", "arch_flops", "mvp") else ""
     common = dict(case=case, arch=arch, measure=f"loss_{group}", unit="nats", stat="exact", n=1,

@@ -1,11 +1,12 @@
-"""Dense feed-forward blocks: SwiGLU (LLaMA), GELU MLP (GPT-2) and ReLU² (Primer, modded-nanogpt)."""
+"""Dense feed-forward blocks: SwiGLU (LLaMA), GELU MLP (GPT-2), ReLU (Vaswani et al.) and ReLU² (Primer,
+modded-nanogpt)."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-FFN_KINDS = ("swiglu", "gelu", "relu2")
+FFN_KINDS = ("swiglu", "gelu", "relu", "relu2")
 
 
 class MLP(nn.Module):
@@ -28,6 +29,8 @@ class MLP(nn.Module):
             h = F.silu(self.gate(x)) * self.up(x)
         elif self.kind == "gelu":
             h = F.gelu(self.up(x))
+        elif self.kind == "relu":
+            h = F.relu(self.up(x))
         else:
             h = F.relu(self.up(x)).square()
         return self.down(h)
