@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness.errors import ArchbenchError, one_line
+from harness.errors import ArchbenchError
 from harness.suite import PROFILES
 
 RESULTS_ROOT = Path("results")
@@ -34,7 +34,7 @@ def _names(value: str, registry, what: str) -> list[str] | None:
 def cmd_run(args) -> int:
     from archs import ARCHS
     from harness.machine import run_metadata
-    from harness.results import ResultStore, latest_run
+    from harness.results import ResultStore
     from harness.runner import run_suites
     from harness.suite import Context
     from suites import SUITES
@@ -101,7 +101,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from archs import ARCHS, get_config, analytic
+    from archs import ARCHS, analytic, get_config
     print(f"{'architecture':<24} {'doc':<4} {'scale':<9} {'params':>16} {'active':>16}  title")
     for name in ARCHS.names():
         meta = ARCHS.meta(name)
@@ -111,7 +111,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from archs import analytic, get_config
+    from archs import analytic
     cfg = _config_from(args.target)
     p = analytic.params(cfg)
     print(f"{args.target}: {p.total:,} parameters, {p.active:,} active per token")

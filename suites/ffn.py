@@ -7,9 +7,10 @@ MoE: 8 SwiGLU experts of width 2048/2 = 1024, top-2, softmax router, no shared e
 i.e. the dense SwiGLU's 2048 hidden units (plus a 768x8 router), while the layer holds 4x its parameters.
 Rows: params_total / params_active (counted from the module; formulas in extra), flops_fwd (formula at the
 row's tokens), latency of forward (no_grad) and forward+backward (autograd.grad w.r.t. input and weights) of x
-[tokens, 768], achieved FLOP/s and its fraction of this machine's matmul peak; speedup rows
-median(baseline)/median(variant) with 95% bootstrap CIs (swiglu_vs_gelu, relu2_vs_gelu, moe_vs_dense where >1
-means the variant is faster). Router overhead: the router alone timed (case moe_router), and moe_overhead =
+[tokens, 768], all four blocks of a pass timed in alternating rounds (harness.measures.interleaved); achieved FLOP/s
+and its fraction of this machine's matmul peak; speedup rows median(baseline) / median(variant) with 95% bootstrap
+CIs in q1/q3 (swiglu_vs_gelu, relu2_vs_gelu, moe_vs_dense; > 1 means the variant is faster).
+Router overhead: the router alone timed (case moe_router), and moe_overhead =
 median(MoE) − median(dense SwiGLU of the same active width): routing, sorting, gathering and the expert loop.
 """
 from __future__ import annotations
@@ -22,7 +23,8 @@ from archs.config import DecoderConfig, MoEConfig
 from harness.measures import machine_peaks, rate_fields, roofline_fields, timing_fields
 from harness.suite import Context, Suite, Unit
 from harness.timing import ratio_ci
-from suites.norms import PASSES, pass_fn, timed
+from harness.measures import interleaved, pass_fn, timed
+from suites.norms import PASSES
 
 DIM, HIDDEN_2MAT, EXPERTS, TOP_K = 768, 4 * 768, 8, 2
 DENSE = {kind: matched_hidden(DIM, HIDDEN_2MAT, kind) for kind in ("swiglu", "gelu", "relu2")}
@@ -64,17 +66,19 @@ def time_rows(N: int, ctx: Context):
     sizes, peaks, shape = SIZES[ctx.profile], machine_peaks(ctx.device, ctx.threads), {"T": N, "D": DIM}
     torch.manual_seed(ctx.seed)
     x, dy = (torch.randn(N, DIM, device=ctx.device, dtype=ctx.torch_dtype) for _ in range(2))
-    times = {}
-    for case in (*DENSE, "moe"):
-        module, flops = build(case, ctx), N * counts(case)["flops"]
-        yield dict(case=case, measure="forward", metric="flops_fwd", value=flops, unit="FLOP", stat="analytic",
-                   device="formula", shape=shape, method="mlp_flops / moe.flops_formula (router included)")
-        for measure, metric in PASSES.items():
-            backward = measure != "forward"
-            t = times[case, measure] = timed(pass_fn(module, x, dy, backward), ctx, sizes["min_run_time"])
-            work = flops * (3 if backward else 1)
+    modules, times = {case: build(case, ctx) for case in (*DENSE, "moe")}, {}
+    for case in modules:
+        yield dict(case=case, measure="forward", metric="flops_fwd", value=N * counts(case)["flops"], unit="FLOP",
+                   stat="analytic", device="formula", shape=shape,
+                   method="mlp_flops / moe.flops_formula (router included)")
+    for measure, metric in PASSES.items():
+        backward = measure != "forward"
+        fns = {case: pass_fn(m, x, dy, backward) for case, m in modules.items()}
+        for case, t in interleaved(fns, ctx, sizes["min_run_time"]).items():
+            times[case, measure], work = t, N * counts(case)["flops"] * (3 if backward else 1)
             base = dict(case=case, measure=measure, shape=shape)
-            yield base | timing_fields(t, metric, extra={"load": module.last_counts.tolist()} if case == "moe" else {})
+            load = {"tokens_per_expert": modules[case].last_counts.tolist()} if case == "moe" else {}
+            yield base | timing_fields(t, metric, extra=load)
             yield base | rate_fields(t, work, "flops_per_s", "FLOP/s")
             yield base | roofline_fields(work / t.median, peaks.flops_per_s, "FLOP", measure=measure, shape=shape)
     for case, (slow, fast) in SPEEDUPS.items():
@@ -84,14 +88,15 @@ def time_rows(N: int, ctx: Context):
             yield dict(case=case, measure=measure, metric="speedup", value=r.ratio, unit="ratio", stat="median",
                        q1=r.ci_low, q3=r.ci_high, n=min(a.n, b.n), shape=shape,
                        method=f"median({slow}) / median({fast}); q1/q3 = 95% bootstrap CI")
-    router = build("moe", ctx).router
+    router = modules["moe"].router
     with torch.no_grad():
         t = timed(lambda: router(x), ctx, sizes["min_run_time"])
     moe_t, dense_t = times["moe", "forward"].median, times["swiglu", "forward"].median
     yield dict(case="moe_router", measure="forward", shape=shape) | timing_fields(
         t, "latency_fwd_s", extra={"fraction_of_moe": t.median / moe_t})
     yield dict(case="moe_overhead", measure="forward", metric="latency_fwd_s", value=moe_t - dense_t, unit="s",
-               stat="median", shape=shape, method="median(MoE forward) − median(dense SwiGLU forward, same active width)",
+               stat="median", shape=shape,
+               method="median(MoE forward) − median(dense SwiGLU forward, same active width)",
                extra={"moe_s": moe_t, "dense_s": dense_t, "router_s": t.median})
 
 

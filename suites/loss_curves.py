@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import lru_cache
 
-import torch
 
 from archs import ARCHS, analytic, get_config
 from archs.components.mlp import matched_hidden

@@ -1,16 +1,17 @@
-"""Token mixers against sequence length: Gated DeltaNet (chunked, linear in T; documents 000 and the Qwen3-Next
-design) vs softmax attention (SDPA, causal) vs sliding-window attention (window 256, as the model code runs it).
+"""Token mixers against sequence length: Gated DeltaNet (chunked, linear in T; document 000's linear attention)
+vs softmax attention (SDPA, causal) vs sliding-window attention (window 256, as the model code runs it).
 
 Method. One layer of each at the profile's width (quick: dim 256, 4 heads of 64; B=1), run dtype and device,
-forward under no_grad. For each T: median time (harness.timing via time_fn) and peak memory of one call
-(harness.memory.peak_memory). scaling_exponent rows: log-log least-squares slope of time (and of memory) against T
-per case, 95% CI in q1/q3. Decode: one token after a cache of `context` tokens, each call from a shallow copy of
-the same cache (GDN's state is fixed-size; attention's cache grows), with its exponent against the context.
-crossover_T: where GDN's forward becomes faster than SDPA's, interpolated linearly in log T on log(time ratio)
-between the measured points; without a sign change in range the row is untestable and extra holds the crossover
-of the two fitted power laws (an extrapolation). Sliding window here goes through SDPA with a dense [T, T] mask
-(archs.components.attention), so it still pays T² (the finding is the implementation's, not the idea's).
-Correctness gate: the chunked op the layer uses vs the naive token loop (T=100, not a chunk multiple, with an
+forward under no_grad. For each T: peak memory of one call (harness.memory.peak_memory) and median time, the three
+cases timed in alternating rounds of time_fn with samples pooled (harness.measures.interleaved). scaling_exponent rows:
+log-log least-squares slope of time (and of memory) against T per case, 95% CI in q1/q3. Decode: one token after a
+cache of `context` tokens, every call from a shallow copy of the same cache (GDN's state is fixed-size, attention's
+cache grows), with its exponent against the context. crossover_T: where GDN's forward becomes faster than SDPA's,
+interpolated linearly in log T on log(time ratio) between measured points; without a sign change in range the row
+is untestable and extra.extrapolated_T is where the two fitted power laws cross (an extrapolation).
+Sliding window goes through SDPA with a dense [T, T] mask here (archs.components.attention), so it still pays T²:
+that finding is about the implementation, not the idea.
+Correctness gate: the chunked op the layer uses vs the naive token loop (T=100, not a multiple of the chunk, with an
 initial state); if it fails, every GDN timing is a failed row. Op level: chunk_gated_delta_rule vs the token loop.
 """
 from __future__ import annotations
@@ -24,12 +25,13 @@ import torch.nn.functional as F
 from archs.components import deltanet
 from archs.components.attention import Attention
 from archs.config import DecoderConfig, LayerSpec
+from harness.errors import one_line
 from archs.ops.gated_delta import naive_recurrent_gated_delta_rule
 from harness.measures import timing_fields
 from harness.memory import peak_memory
 from harness.suite import Context, Suite, Unit
 from harness.timing import fit_loglog, ratio_ci
-from suites.norms import rel_err, timed
+from harness.measures import error_row, interleaved, rel_err, timed
 
 CASES = {"gdn": LayerSpec(mixer="gdn"), "sdpa": LayerSpec(), "swa": LayerSpec(window=256)}
 SIZES = {"quick": dict(dim=256, heads=4, T=[256, 512, 1024, 2048], contexts=[128, 512, 2048], op_T=[256, 1024],
@@ -56,21 +58,21 @@ def op_inputs(B, T, H, K, device, seed=0):
     return [t.to(device) for t in (q, k, v, F.logsigmoid(a + 2), b.sigmoid())]
 
 
-def gate(ctx: Context) -> tuple[float, str]:
-    """Relative RMSE of the chunked op (looked up where the layer finds it) vs the token loop, and why it failed."""
+def gate(ctx: Context) -> dict:
+    """rel_error row of the chunked op (looked up where the layer finds it) vs the token loop; extra.failed says
+    why GDN timings must not be reported ("" when it passed)."""
     xs = op_inputs(1, 100, 2, 32, ctx.device, ctx.seed)
     s0 = torch.randn(1, 2, 32, 32, device=ctx.device)
     o, s = deltanet.chunk_gated_delta_rule(*xs, initial_state=s0, output_final_state=True, chunk_size=32)
     o_ref, s_ref = naive_recurrent_gated_delta_rule(*xs, initial_state=s0, output_final_state=True)
-    err = max(rel_err(o, o_ref), rel_err(s, s_ref))
-    return err, (f"chunked gated delta rule != naive: rel err {err:.3g} > tol {TOL:g}" if not err <= TOL else "")
+    return error_row(max(rel_err(o, o_ref), rel_err(s, s_ref)), TOL, "chunked gated delta rule != naive",
+                     case="gdn_chunk", measure="correctness", shape={"B": 1, "T": 100, "H": 2, "K": 32},
+                     method="max relative RMSE of output and final state vs naive_recurrent_gated_delta_rule "
+                            "(chunk_size 32)")
 
 
 def gate_rows(ctx: Context):
-    err, _ = gate(ctx)
-    yield dict(case="gdn_chunk", measure="correctness", metric="rel_error", value=err, unit="ratio",
-               shape={"B": 1, "T": 100, "H": 2, "K": 32}, extra={"tol": TOL, "chunk_size": 32},
-               method="max relative RMSE of output and final state vs naive_recurrent_gated_delta_rule")
+    yield gate(ctx)
 
 
 def fit_row(case: str, measure: str, xs, ys, what: str):
@@ -84,31 +86,37 @@ def fit_row(case: str, measure: str, xs, ys, what: str):
 
 
 def forward_rows(ctx: Context):
-    s, medians, failed = SIZES[ctx.profile], {}, gate(ctx)[1]
-    for case in CASES:
-        module, ts, mems = build(case, ctx), [], []
-        for T in s["T"]:
-            base = dict(case=case, measure="forward", shape={"B": 1, "T": T, "D": s["dim"]})
+    s, failed = SIZES[ctx.profile], gate(ctx)["extra"]["failed"]
+    modules, points = {case: build(case, ctx) for case in CASES}, {case: {} for case in CASES}
+    for T in s["T"]:
+        x = torch.randn(1, T, s["dim"], device=ctx.device, dtype=ctx.torch_dtype)
+        shape, fns = {"B": 1, "T": T, "D": s["dim"]}, {}
+        for case, module in modules.items():
+            base = dict(case=case, measure="forward", shape=shape)
             if case == "gdn" and failed:
                 yield base | dict(metric="latency_fwd_s", value=None, unit="s", status="failed", reason=failed)
                 continue
-            x = torch.randn(1, T, s["dim"], device=ctx.device, dtype=ctx.torch_dtype)
             try:
                 with torch.no_grad():
-                    t = timed(lambda: module(x), ctx, s["min_run_time"], samples=5)
-                    mem = peak_memory(lambda: module(x), ctx.device)
+                    mem = peak_memory(lambda m=module: m(x), ctx.device)
             except torch.OutOfMemoryError as err:
-                yield base | dict(metric="latency_fwd_s", value=None, unit="s", status="untestable", reason=f"does not fit: {err}"[:300])
+                yield base | dict(metric="latency_fwd_s", value=None, unit="s", status="untestable",
+                                  reason=f"does not fit: {one_line(err)}")
                 continue
-            ts.append((T, t.median))
-            mems.append((T, mem.bytes))
-            yield base | timing_fields(t, "latency_fwd_s")
-            yield base | dict(metric="peak_bytes", value=mem.bytes, unit="bytes", method=mem.method, extra={"phase": "forward"})
-        medians[case] = dict(ts)
-        if ts:
-            yield fit_row(case, "time_vs_T", *zip(*ts), "median forward time")
-            yield fit_row(case, "memory_vs_T", *zip(*[(T, max(m, 1)) for T, m in mems]), "peak forward memory")
-    yield crossover_row(medians.get("gdn", {}), medians.get("sdpa", {}))
+            fns[case] = lambda m=module: m(x)
+            yield base | dict(metric="peak_bytes", value=mem.bytes, unit="bytes", method=mem.method,
+                              extra={"phase": "forward"})
+            points[case].setdefault("mem", []).append((T, max(mem.bytes, 1)))
+        with torch.no_grad():
+            timings = interleaved(fns, ctx, s["min_run_time"], samples=6)
+        for case, t in timings.items():
+            points[case].setdefault("time", []).append((T, t.median))
+            yield dict(case=case, measure="forward", shape=shape) | timing_fields(t, "latency_fwd_s")
+    for case, p in points.items():
+        if p.get("time"):
+            yield fit_row(case, "time_vs_T", *zip(*p["time"]), "median forward time")
+            yield fit_row(case, "memory_vs_T", *zip(*p["mem"]), "peak forward memory")
+    yield crossover_row(*(dict(points[c].get("time", [])) for c in ("gdn", "sdpa")))
 
 
 def crossover_row(gdn: dict, sdpa: dict):
@@ -134,8 +142,8 @@ def crossover_row(gdn: dict, sdpa: dict):
 
 
 def decode_rows(case: str, ctx: Context):
-    s, points, failed = SIZES[ctx.profile], [], gate(ctx)[1] if case == "gdn" else ""
-    module, x1 = build(case, ctx), torch.randn(1, 1, SIZES[ctx.profile]["dim"], device=ctx.device, dtype=ctx.torch_dtype)
+    s, points, failed = SIZES[ctx.profile], [], gate(ctx)["extra"]["failed"] if case == "gdn" else ""
+    module, x1 = build(case, ctx), torch.randn(1, 1, s["dim"], device=ctx.device, dtype=ctx.torch_dtype)
     for S in s["contexts"]:
         base = dict(case=case, measure="decode", shape={"B": 1, "T": S}, extra={"phase": "decode"})
         if failed:
@@ -152,20 +160,19 @@ def decode_rows(case: str, ctx: Context):
 
 
 def op_rows(T: int, ctx: Context):
-    s, failed = SIZES[ctx.profile], gate(ctx)[1]
+    s, failed = SIZES[ctx.profile], gate(ctx)["extra"]["failed"]
     H, K = s["heads"], s["dim"] // s["heads"]
     xs, shape = op_inputs(1, T, H, K, ctx.device, ctx.seed), {"B": 1, "T": T, "H": H, "K": K}
     fns = {"gdn_chunk": lambda: deltanet.chunk_gated_delta_rule(*xs),
            "gdn_naive": lambda: naive_recurrent_gated_delta_rule(*xs)}
-    times = {}
-    for case, fn in fns.items():
-        base = dict(case=case, measure="op_forward", shape=shape)
-        if case == "gdn_chunk" and failed:
-            yield base | dict(metric="latency_fwd_s", value=None, unit="s", status="failed", reason=failed)
-            continue
-        with torch.no_grad():
-            times[case] = timed(fn, ctx, s["min_run_time"])
-        yield base | timing_fields(times[case], "latency_fwd_s")
+    if failed:
+        yield dict(case="gdn_chunk", measure="op_forward", shape=shape, metric="latency_fwd_s", value=None, unit="s",
+                   status="failed", reason=failed)
+        fns.pop("gdn_chunk")
+    with torch.no_grad():
+        times = interleaved(fns, ctx, s["min_run_time"])
+    for case, t in times.items():
+        yield dict(case=case, measure="op_forward", shape=shape) | timing_fields(t, "latency_fwd_s")
     if len(times) == 2:
         r = ratio_ci(times["gdn_naive"].samples, times["gdn_chunk"].samples, seed=ctx.seed)
         yield dict(case="chunk_vs_naive", measure="op_forward", metric="speedup", value=r.ratio, unit="ratio",

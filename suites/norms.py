@@ -1,9 +1,10 @@
 """Normalization: is RMSNorm faster than LayerNorm (document 001: "10-15% faster"), and does the answer depend on
 the implementation (eager module, torch's kernel, torch.compile, a fused Triton kernel)?
 
-Method. For each (width D, tokens T) of the profile's grid, x [T, D] in the run dtype on ctx.device, each variant
-timed with harness.timing.time_fn, forward under no_grad and forward+backward (torch.autograd.grad of y w.r.t. x
-and the weights for a fixed dy), at least 8 timing samples. Variants:
+Method. For each (width D, tokens T) of the profile's grid, x [T, D] in the run dtype on ctx.device; forward
+under no_grad and forward+backward (torch.autograd.grad of y w.r.t. x and the weights for a fixed dy). All variants
+of a pass are timed together by `interleaved`: 4 alternating rounds of harness.timing.time_fn each, samples pooled,
+so load drifting on a shared machine hits every variant alike. Variants:
   rmsnorm        archs.components.norms.RMSNorm, eager: the module the presets use (five elementwise ops)
   layernorm      torch.nn.LayerNorm, eager (one fused ATen kernel)
   torch_rmsnorm  torch.nn.RMSNorm, eager
@@ -20,7 +21,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,14 +30,16 @@ from torch import nn
 from archs.components.norms import RMSNorm, norm_params
 from archs.ops import rmsnorm_triton
 from harness.errors import one_line
-from harness.measures import machine_peaks, rate_fields, roofline_fields, timing_fields
+from harness.measures import (error_row, interleaved, machine_peaks, pass_fn, rate_fields, rel_err,
+                              roofline_fields, timing_fields)
 from harness.suite import Context, Suite, Unit, grid, shape_label
-from harness.timing import ratio_ci, time_fn
+from harness.timing import ratio_ci
 
 EPS = 1e-6
 VARIANTS = {"rmsnorm": lambda d: RMSNorm(d, EPS), "layernorm": lambda d: nn.LayerNorm(d, eps=EPS),
             "torch_rmsnorm": lambda d: nn.RMSNorm(d, eps=EPS)}
-SPEEDUPS = {"rmsnorm_vs_layernorm": ("layernorm", "rmsnorm"), "torch_rmsnorm_vs_layernorm": ("layernorm", "torch_rmsnorm"),
+SPEEDUPS = {"rmsnorm_vs_layernorm": ("layernorm", "rmsnorm"),
+            "torch_rmsnorm_vs_layernorm": ("layernorm", "torch_rmsnorm"),
             "rmsnorm_vs_layernorm_compiled": ("layernorm_compiled", "rmsnorm_compiled"),
             "rmsnorm_triton_vs_layernorm": ("layernorm", "rmsnorm_triton")}
 SIZES = {"quick": dict(D=[768, 2048, 4096], T=[256, 1024], compile=False, min_run_time=0.1),
@@ -48,31 +50,8 @@ CHECK_SHAPE, TOL = (64, 768), {torch.float32: 1e-4}
 QUICK_COMPILE = "quick profile skips torch.compile (compile time ~20 s per shape)"
 
 
-def timed(fn, ctx: Context, min_run_time: float, samples: int = 8):
-    """time_fn after two warm-up calls, the second timed to stretch the run (up to 5x) to about `samples` samples."""
-    fn()
-    start = time.perf_counter()
-    fn()
-    run_time = min(max(min_run_time, samples * (time.perf_counter() - start)), 5 * min_run_time)
-    return time_fn(fn, device=ctx.device, threads=ctx.threads, min_run_time=run_time, warmup=0)
-
-
-def pass_fn(module: nn.Module, x: torch.Tensor, dy: torch.Tensor, backward: bool):
-    if not backward:
-        def forward():
-            with torch.no_grad():
-                return module(x)
-        return forward
-    xg, params = x.detach().requires_grad_(True), tuple(module.parameters())
-    return lambda: torch.autograd.grad(module(xg), (xg, *params), dy)
-
-
 def min_bytes(T: int, D: int, P: int, elem: int, backward: bool) -> int:
     return (2 * T * D + P) * elem + ((3 * T * D + 2 * P) * elem if backward else 0)
-
-
-def rel_err(a: torch.Tensor, ref: torch.Tensor) -> float:
-    return float((a.double() - ref.double()).norm() / ref.double().norm().clamp_min(1e-30))
 
 
 _SCRIPT = ("import sys, torch\nfrom archs.ops.rmsnorm_triton import available, triton_rms_norm\n"
@@ -83,8 +62,9 @@ _SCRIPT = ("import sys, torch\nfrom archs.ops.rmsnorm_triton import available, t
 
 
 def _triton_outputs(x, w, dy):
-    """(y, dx, dw) of the Triton kernel: in-process where it can run, else in a TRITON_INTERPRET=1 subprocess."""
-    if rmsnorm_triton.available()[0]:
+    """(y, dx, dw) of the Triton kernel: in-process for CUDA tensors (or if this process interprets Triton), else
+    in a fresh TRITON_INTERPRET=1 subprocess (the interpreter is chosen when the kernel module is imported)."""
+    if x.is_cuda or rmsnorm_triton.INTERPRETED:
         xg, wg = x.clone().requires_grad_(True), w.clone().requires_grad_(True)
         y = rmsnorm_triton.triton_rms_norm(xg, wg, EPS)
         y.backward(dy)
@@ -100,38 +80,38 @@ def _triton_outputs(x, w, dy):
 
 
 @lru_cache(maxsize=None)
-def triton_gate(device: str, dtype: torch.dtype) -> tuple[float | None, str]:
-    """(max relative RMSE of y, dx, dw vs RMSNorm, reason it cannot be trusted or run; "" when it passed)."""
-    g = torch.Generator().manual_seed(0)
+def triton_gate(device: str, dtype: torch.dtype) -> dict:
+    """The kernel's rel_error row against RMSNorm (max relative RMSE of y, dx, dw), or an untestable row."""
+    g, what = torch.Generator().manual_seed(0), "Triton RMSNorm != RMSNorm"
     x, dy = (torch.randn(CHECK_SHAPE, generator=g).to(device, dtype) for _ in range(2))
     w = (1 + 0.5 * torch.randn(CHECK_SHAPE[1], generator=g)).to(device, dtype)
     ref = RMSNorm(CHECK_SHAPE[1], EPS).to(device, dtype)
     ref.weight.data.copy_(w)
     xr = x.clone().requires_grad_(True)
-    (dx_ref, dw_ref) = torch.autograd.grad(ref(xr), (xr, ref.weight), dy)
+    y_ref = ref(xr)
+    refs = (y_ref.detach(), *torch.autograd.grad(y_ref, (xr, ref.weight), dy))
+    base = dict(case="rmsnorm_triton", measure="correctness", shape=dict(zip("TD", CHECK_SHAPE)),
+                method="max relative RMSE of y, dx, dw vs archs RMSNorm (float64 difference)")
     try:
         out = _triton_outputs(x, w, dy)
-    except Exception as err:  # noqa: BLE001 - no triton / interpreter failure: untestable here
-        return None, f"Triton RMSNorm cannot run: {one_line(err)}"
-    err = max(rel_err(a, b) for a, b in zip(out, (ref(x).detach(), dx_ref, dw_ref)))
-    tol = TOL.get(dtype, 1e-2)
-    return err, "" if err <= tol else f"Triton RMSNorm does not match RMSNorm: rel err {err:.3g} > tol {tol:g}"
+    except Exception as err:  # noqa: BLE001 - no triton, or the interpreter failed: untestable here
+        return base | dict(metric="rel_error", value=None, unit="ratio", status="untestable",
+                           reason=f"Triton RMSNorm cannot run: {one_line(err)}", extra={"failed": "untestable"})
+    return error_row(max(rel_err(a, b) for a, b in zip(out, refs)), TOL.get(dtype, 1e-2), what, **base)
 
 
 def triton_rows(ctx: Context):
-    err, reason = triton_gate(ctx.device, ctx.torch_dtype)
-    shape = dict(zip("TD", CHECK_SHAPE))
-    base = dict(case="rmsnorm_triton", shape=shape)
-    if err is not None:
-        yield base | dict(measure="correctness", metric="rel_error", value=err, unit="ratio", stat="exact",
-                          method="max relative RMSE of y, dx, dw vs archs RMSNorm (fp64 difference)",
-                          extra={"tol": TOL.get(ctx.torch_dtype, 1e-2)})
-    if reason:
-        status = "untestable" if err is None else "failed"
-        yield base | dict(measure="forward", metric="latency_fwd_s", value=None, unit="s", status=status, reason=reason)
+    gate = triton_gate(ctx.device, ctx.torch_dtype)
+    yield gate
+    speed = dict(case="rmsnorm_triton", measure="forward", metric="latency_fwd_s", value=None, unit="s",
+                 shape=gate["shape"])
+    if gate["status"] == "untestable":
+        yield speed | dict(status="untestable", reason=gate["reason"])
+    elif gate["extra"]["failed"]:
+        yield speed | dict(status="failed", reason=gate["extra"]["failed"])
     elif not ctx.device.startswith("cuda"):
-        yield base | dict(measure="forward", metric="latency_fwd_s", value=None, unit="s", status="untestable",
-                          reason="Triton runs only under its interpreter without CUDA: not a speed measurement")
+        yield speed | dict(status="untestable",
+                           reason="Triton runs only under its interpreter without CUDA: not a speed measurement")
 
 
 def shape_rows(D: int, T: int, ctx: Context):
@@ -142,19 +122,21 @@ def shape_rows(D: int, T: int, ctx: Context):
     modules = {name: make(D).to(dev, dtype) for name, make in VARIANTS.items()}
     if sizes["compile"]:
         modules |= {f"{n}_compiled": torch.compile(m, dynamic=False) for n, m in list(modules.items())}
-    if dev.startswith("cuda") and not triton_gate(dev, dtype)[1]:
+    if dev.startswith("cuda") and not triton_gate(dev, dtype)["extra"]["failed"]:
         modules["rmsnorm_triton"] = rmsnorm_triton.TritonRMSNorm(D, EPS).to(dev, dtype)
     times = {}
-    for name, module in modules.items():
-        P = sum(p.numel() for p in module.parameters())
-        for measure, metric in PASSES.items():
-            base = dict(case=name, measure=measure, shape=shape)
-            try:
-                t = times[name, measure] = timed(pass_fn(module, x, dy, measure != "forward"), ctx, sizes["min_run_time"])
-            except Exception as err:  # noqa: BLE001 - torch.compile failing here is a finding, not a crash
-                yield base | dict(metric=metric, value=None, unit="s", status="untestable", reason=one_line(err))
-                continue
-            moved = min_bytes(T, D, P, x.element_size(), measure != "forward")
+    for measure, metric in PASSES.items():
+        fns, backward = {}, measure != "forward"
+        for name, module in modules.items():
+            try:                                 # torch.compile failing here is a finding, not a crash
+                (fn := pass_fn(module, x, dy, backward))()
+                fns[name] = fn
+            except Exception as err:  # noqa: BLE001
+                yield dict(case=name, measure=measure, metric=metric, value=None, unit="s", shape=shape,
+                           status="untestable", reason=one_line(err))
+        for name, t in interleaved(fns, ctx, sizes["min_run_time"]).items():
+            times[name, measure], base = t, dict(case=name, measure=measure, shape=shape)
+            moved = min_bytes(T, D, sum(p.numel() for p in modules[name].parameters()), x.element_size(), backward)
             yield base | timing_fields(t, metric, extra={"bytes_min": moved})
             yield base | rate_fields(t, moved, "bandwidth_bytes_per_s", "bytes/s")
             yield base | roofline_fields(moved / t.median, peaks.bytes_per_s, "bytes", measure=measure, shape=shape)
@@ -163,8 +145,9 @@ def shape_rows(D: int, T: int, ctx: Context):
             if (slow, measure) in times and (fast, measure) in times:
                 r = ratio_ci(times[slow, measure].samples, times[fast, measure].samples, seed=ctx.seed)
                 yield dict(case=case, measure=measure, metric="speedup", value=r.ratio, unit="ratio", stat="median",
-                           q1=r.ci_low, q3=r.ci_high, n=min(times[slow, measure].n, times[fast, measure].n), shape=shape,
-                           method=f"median({slow}) / median({fast}); q1/q3 = 95% bootstrap CI ({r.n_boot} resamples)")
+                           q1=r.ci_low, q3=r.ci_high, n=min(times[slow, measure].n, times[fast, measure].n),
+                           shape=shape, method=f"median({slow}) / median({fast}); q1/q3 = 95% bootstrap CI "
+                                               f"({r.n_boot} resamples), interleaved timing")
 
 
 def params_rows(ctx: Context):
