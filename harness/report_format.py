@@ -1,4 +1,4 @@
-"""How the report writes numbers: bytes in KiB/MiB/GiB, counts as 7.0B, seconds as ms/µs, SI prefixes for rates and
+"""How the report writes numbers: bytes in decimal kB/MB/GB/TB (the documents' units), counts as 7.0B, seconds as ms/µs, SI prefixes for rates and
 FLOPs, and the matching axis unit for a plot (`axis_scale`)."""
 from __future__ import annotations
 
@@ -17,16 +17,16 @@ def is_missing(value: Any) -> bool:
 
 
 def format_value(value: Any, unit: str = "") -> str:
-    """A number the way a reader wants it: bytes in KiB/MiB/GiB, counts as 7.0B, seconds as ms/µs, SI otherwise."""
+    """A number the way a reader wants it: bytes in kB/MB/GB/TB (decimal, as the documents write them), counts as 7.0B, seconds as ms/µs, SI otherwise."""
     if is_missing(value):
         return "—"
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         return str(value)
     v = float(value)
     if unit == "bytes":
-        for power, name in ((4, "TiB"), (3, "GiB"), (2, "MiB"), (1, "KiB")):
-            if abs(v) >= 1024 ** power:
-                return f"{v / 1024 ** power:.3g} {name}"
+        for power, name in ((4, "TB"), (3, "GB"), (2, "MB"), (1, "kB")):
+            if abs(v) >= 1000 ** power:
+                return f"{v / 1000 ** power:.3g} {name}"
         return f"{v:.0f} B"
     if unit == "s":
         for scale, name in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
@@ -49,10 +49,10 @@ def format_value(value: Any, unit: str = "") -> str:
 
 
 def axis_scale(unit: str, values: Iterable[float]) -> tuple[float, str]:
-    """(divisor, label) that puts the largest |value| in [1, 1000) for a plot axis: bytes -> GiB, s -> ms, ..."""
+    """(divisor, label) that puts the largest |value| in [1, 1000) for a plot axis: bytes -> GB, s -> ms, ..."""
     peak = max((abs(float(v)) for v in values if not is_missing(v)), default=0.0)
     if unit == "bytes":
-        steps = [(1024 ** p, name) for p, name in ((4, "TiB"), (3, "GiB"), (2, "MiB"), (1, "KiB"))]
+        steps = [(1000 ** p, name) for p, name in ((4, "TB"), (3, "GB"), (2, "MB"), (1, "kB"))]
     elif unit == "s":
         steps = [(1, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")]
     elif unit in ("FLOP", "FLOP/s", "bytes/s", "tokens/s", "params", "tokens"):
