@@ -52,10 +52,10 @@ def test_memory_rows_of_the_run_replace_the_formula_and_link_to_their_row(tmp_pa
                                      metric="train_memory_bytes", value=1.0e9, unit="bytes", stat="analytic",
                                      dtype="bf16", extra={"part": "weights", "checkpointing": False})])
     s = stage_figures(1, frame)
-    assert s.memory[False]["weights"] == (1.0e9, Link("954 MiB", "suite_memory.html#row-0"))
+    assert s.memory[False]["weights"] == (1.0e9, Link("1 GB", "suite_memory.html#row-0"))
     assert s.memory[True]["weights"][1] is None                  # the ckpt variant still comes from the formula
     table = memory_table(s)
-    assert table.rows[0][:2] == ["weights", Link("954 MiB", "suite_memory.html#row-0")]
+    assert table.rows[0][:2] == ["weights", Link("1 GB", "suite_memory.html#row-0")]
 
 
 def test_mvp_pages_are_four_stages_and_a_comparison(tmp_path):
