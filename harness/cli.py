@@ -45,12 +45,14 @@ def cmd_run(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     root = Path(args.results)
-    store = _reusable_store(root, args.profile) if not args.fresh else None
-    store = store or ResultStore.create(root)
-    info = run_metadata() | {"profile": args.profile, "suites": suite_names, "archs": arch_names or "all"}
-    store.record_run_info(info)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    setting = {"profile": args.profile, "device": device, "dtype": args.dtype}
+    store = _reusable_store(root, setting) if not args.fresh else None
+    store = store or ResultStore.create(root)
+    info = run_metadata() | setting | {"suites": suite_names, "archs": arch_names or "all"}
+    store.record_run_info(info)
     ctx = Context(run_id=store.run_id, profile=args.profile, device=device, threads=torch.get_num_threads(),
+                  dtype=args.dtype,
                   archs=frozenset(arch_names) if arch_names else None, run_dir=store.run_dir, seed=args.seed)
     print(f"archbench run {store.run_id}: profile {args.profile}, {len(suite_names)} suites, "
           f"{ctx.device}, {ctx.threads} threads -> {store.run_dir}", file=sys.stderr, flush=True)
@@ -61,8 +63,9 @@ def cmd_run(args) -> int:
     return cmd_report(argparse.Namespace(run=str(store.run_dir), out=args.out))
 
 
-def _reusable_store(root: Path, profile: str):
-    """The latest run, when it was made by this commit with the same profile: a rerun continues it."""
+def _reusable_store(root: Path, setting: dict):
+    """The latest run, when it was made by this commit with the same profile, device and dtype: a rerun
+    continues it (finished units are skipped)."""
     from harness.machine import git_state
     from harness.results import ResultStore, latest_run
     try:
@@ -75,7 +78,9 @@ def _reusable_store(root: Path, profile: str):
     except ArchbenchError:
         return None
     same_code = info.get("git", {}).get("commit") == git_state().get("commit")
-    return store if same_code and info.get("profile") == profile else None
+    same_setting = all(info.get(key, "cpu" if key == "device" else "float32") == value
+                       for key, value in setting.items())
+    return store if same_code and same_setting else None
 
 
 def cmd_report(args) -> int:
@@ -143,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fresh", action="store_true", help="start a new run instead of continuing the last one")
     r.add_argument("--device", choices=("cpu", "cuda"), default=None)
     r.add_argument("--threads", type=int, default=None)
+    r.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32",
+                   help="dtype of the component suites' inputs (bfloat16 is for GPUs)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--results", default=str(RESULTS_ROOT))
     r.add_argument("--out", default=str(REPORTS_ROOT))

@@ -191,4 +191,14 @@ def run_metadata() -> dict[str, Any]:
         "gpu": gpu_info(),
         "cuda_available": torch.cuda.is_available(),
         "torch_cuda": torch.version.cuda,
+        "sdpa_backends": sdpa_backends(),
     }
+
+
+def sdpa_backends() -> dict[str, Any]:
+    """Which scaled_dot_product_attention kernels torch may pick on CUDA (all False/None without CUDA)."""
+    if not torch.cuda.is_available():
+        return {"available": False, "reason": "no CUDA: SDPA runs its CPU kernels"}
+    cuda = torch.backends.cuda
+    return {"available": True, "flash": cuda.flash_sdp_enabled(), "mem_efficient": cuda.mem_efficient_sdp_enabled(),
+            "math": cuda.math_sdp_enabled(), "cudnn": getattr(cuda, "cudnn_sdp_enabled", lambda: None)()}

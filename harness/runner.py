@@ -8,15 +8,20 @@ import traceback
 from typing import Any, Iterable, TextIO
 
 from harness.errors import one_line
+from harness.machine import nvml_snapshot
 from harness.results import ResultStore, Row
 from harness.suite import Context, Suite
 
 
 def complete_row(suite: Suite, ctx: Context, fields: dict[str, Any]) -> Row:
-    """Fill in what every row of a run shares; a unit's own fields win."""
+    """Fill in what every row of a run shares; a unit's own fields win. GPU rows also carry an NVML snapshot
+    (power, SM and memory clocks, temperature) taken as the row is written, to spot throttling."""
     base = {"run_id": ctx.run_id, "suite": suite.name, "device": ctx.device, "dtype": ctx.dtype,
             "threads": ctx.threads}
-    return Row(**{**base, **fields})
+    row = {**base, **fields}
+    if str(row["device"]).startswith("cuda"):
+        row["extra"] = {**row.get("extra", {}), "nvml": nvml_snapshot()}
+    return Row(**row)
 
 
 def run_suite(suite: Suite, ctx: Context, store: ResultStore, *, redo: bool = False,

@@ -57,3 +57,15 @@ def test_list_prints_every_preset_with_its_parameter_count(capsys):
 def test_analyze_reads_a_preset(capsys):
     assert main(["analyze", "nexus-1.5b", "--context", "2048"]) == 0
     assert "162,417,408 parameters" in capsys.readouterr().out
+
+
+def test_a_rerun_continues_the_last_run_and_skips_finished_units(tmp_path, capsys):
+    args = ["run", "--suites", "doc_figures", "--results", str(tmp_path), "--no-report"]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert main(args) == 0
+    second = capsys.readouterr()
+    assert first.out == second.out                               # same run directory
+    assert "0 ok" in second.err and "already done" in second.err
+    assert main(args + ["--fresh"]) == 0
+    assert capsys.readouterr().out != first.out                  # --fresh starts a new run
