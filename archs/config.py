@@ -174,6 +174,11 @@ class DecoderConfig:
         for name, needed in needs.items():
             if needed and getattr(self, name) is None:
                 raise ConfigError(f"DecoderConfig.{name} is required: the pattern uses {name}")
+        if any(s.mixer == "gdn" for s in self.pattern) and None in (self.gdn.head_k_dim, self.gdn.head_v_dim):
+            heads = self.gdn.n_heads or self.n_heads
+            if self.dim % heads:
+                raise ConfigError(f"DeltaNetConfig.n_heads={heads} does not divide dim={self.dim} "
+                                  "(set head_k_dim and head_v_dim, or pick a divisor)")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"DecoderConfig.dropout must be in [0, 1), got {self.dropout}")
 

@@ -34,7 +34,7 @@ from harness.timing import fit_loglog, ratio_ci
 from harness.measures import error_row, interleaved, rel_err, timed
 
 CASES = {"gdn": LayerSpec(mixer="gdn"), "sdpa": LayerSpec(), "swa": LayerSpec(window=256)}
-SIZES = {"quick": dict(dim=256, heads=4, T=[256, 512, 1024, 2048], contexts=[128, 512, 2048], op_T=[256, 1024],
+SIZES = {"quick": dict(dim=256, heads=4, T=[256, 512, 1024, 2048], contexts=[128, 512, 2048], op_T=[1024, 4096],
                        min_run_time=0.1),
          "standard": dict(dim=1024, heads=16, T=[512, 1024, 2048, 4096, 8192, 16384], contexts=[512, 2048, 8192, 16384],
                           op_T=[1024, 4096], min_run_time=0.3),

@@ -1,6 +1,6 @@
 """Reference gated delta rule: the per-token recurrence of Gated DeltaNet, looped over time in fp32.
 
-Yang, Kautz & Hatamizadeh 2024 ("Gated Delta Networks", eq. 10) write the state update as
+Yang, Kautz & Hatamizadeh 2024 ("Gated Delta Networks", §3) write the state update as
     S_t = S_{t-1} · α_t (I − β_t k_t k_tᵀ) + β_t v_t k_tᵀ,      o_t = S_t q_t
 with S: [V, K]. We store the transpose, S: [K, V] (as fla does), so reads are Sᵀk and writes are k uᵀ. The
 loop is slow (T sequential steps) but is the definition every faster form is tested against.
