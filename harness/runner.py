@@ -25,8 +25,10 @@ def complete_row(suite: Suite, ctx: Context, fields: dict[str, Any]) -> Row:
 
 
 def run_suite(suite: Suite, ctx: Context, store: ResultStore, *, redo: bool = False,
-              log: TextIO = sys.stderr) -> dict[str, int]:
-    """Runs every unit of the suite's plan; returns counts of ok / failed / skipped units."""
+              log: TextIO | None = None) -> dict[str, int]:
+    """Runs every unit of the suite's plan; returns counts of ok / failed / skipped units. Progress goes to
+    `log` (default: the current sys.stderr)."""
+    log = log or sys.stderr
     counts = {"ok": 0, "failed": 0, "skipped": 0}
     try:
         units = suite.plan(ctx)
@@ -60,7 +62,8 @@ def run_suite(suite: Suite, ctx: Context, store: ResultStore, *, redo: bool = Fa
 
 
 def run_suites(suites: Iterable[Suite], ctx: Context, store: ResultStore, *, redo: bool = False,
-               log: TextIO = sys.stderr) -> dict[str, dict[str, int]]:
+               log: TextIO | None = None) -> dict[str, dict[str, int]]:
+    log = log or sys.stderr
     summary = {}
     for suite in suites:
         start = time.perf_counter()
