@@ -22,7 +22,7 @@ ARGS ?=
 setup: .venv/.ok
 
 test: setup
-	$(PY) -m pytest -q --benchmark-disable -p no:cacheprovider $(ARGS)
+	$(PY) -m pytest --benchmark-disable -p no:cacheprovider $(ARGS)
 
 bench: setup
 	$(PY) -m harness run --profile $(PROFILE) --suites $(SUITES) --archs $(ARCHS) $(ARGS)
