@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from harness.roofline import Peaks, measure_peaks
-from harness.timing import Timing, summarize, time_fn
+from harness.timing import Timing, ratio_ci, summarize, time_fn
 
 
 def timing_fields(t: Timing, metric: str = "latency_fwd_s", **fields: Any) -> dict[str, Any]:
@@ -24,6 +24,15 @@ def rate_fields(t: Timing, work: float, metric: str, unit: str, **fields: Any) -
     return dict(metric=metric, value=work / t.median, unit=unit, stat="median", q1=work / t.q3,
                 q3=work / t.q1, spread=t.spread, n=t.n, method=f"{work:.4g} {unit.split('/')[0]} / {t.method}",
                 threads=t.threads, device=t.device) | fields
+
+
+def speedup_fields(base: Timing, new: Timing, base_name: str, new_name: str, seed: int = 0,
+                   **fields: Any) -> dict[str, Any]:
+    """A speedup row: median(base) / median(new) (> 1: new is faster) with its 95% bootstrap CI in q1/q3."""
+    r = ratio_ci(base.samples, new.samples, seed=seed)
+    return dict(metric="speedup", value=r.ratio, unit="ratio", stat="median", q1=r.ci_low, q3=r.ci_high,
+                n=min(base.n, new.n), method=f"median({base_name}) / median({new_name}); q1/q3 = 95% bootstrap CI "
+                                             f"({r.n_boot} resamples) of interleaved timings") | fields
 
 
 @lru_cache(maxsize=None)

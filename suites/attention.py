@@ -27,10 +27,8 @@ from archs import get_config
 from archs.components import attention as attn_mod
 from archs.components import mla as mla_mod
 from archs.config import DecoderConfig, LayerSpec
-from harness.measures import rate_fields, timing_fields
 from harness.suite import Context, Suite, Unit
-from harness.timing import ratio_ci
-from harness.measures import error_row, interleaved, rel_err, timed
+from harness.measures import error_row, interleaved, rate_fields, rel_err, speedup_fields, timed, timing_fields
 
 DIM, HEADS = 768, 12
 VARIANTS = {"mha": 12, "gqa-4kv": 4, "gqa-3kv": 3, "gqa-2kv": 2, "mqa": 1, "mla": None}   # name -> n_kv_heads
@@ -144,10 +142,8 @@ def decode_rows(variant: str, ctx: Context):
             yield dict(case=case, measure="decode", shape=shape, extra={"phase": "decode"}) | timing_fields(
                 t, "latency_decode_s", extra={"phase": "decode"})
         if len(times) == 2:
-            r = ratio_ci(times["mla-naive"].samples, times["mla-absorbed"].samples, seed=ctx.seed)
-            yield dict(case="mla_absorbed_vs_naive", measure="decode", metric="speedup", value=r.ratio, unit="ratio",
-                       stat="median", q1=r.ci_low, q3=r.ci_high, n=min(t.n for t in times.values()), shape=shape,
-                       method="median(naive decode step) / median(absorbed); q1/q3 = 95% bootstrap CI, interleaved")
+            yield speedup_fields(times["mla-naive"], times["mla-absorbed"], "naive decode step", "absorbed",
+                                 ctx.seed, case="mla_absorbed_vs_naive", measure="decode", shape=shape)
 
 
 def plan(ctx: Context) -> list[Unit]:

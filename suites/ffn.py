@@ -20,10 +20,9 @@ import torch
 from archs.components import moe as moe_mod
 from archs.components.mlp import MLP, matched_hidden, mlp_flops, mlp_params
 from archs.config import DecoderConfig, MoEConfig
-from harness.measures import machine_peaks, rate_fields, roofline_fields, timing_fields
 from harness.suite import Context, Suite, Unit
-from harness.timing import ratio_ci
-from harness.measures import interleaved, pass_fn, timed
+from harness.measures import (interleaved, machine_peaks, pass_fn, rate_fields, roofline_fields, speedup_fields,
+                              timed, timing_fields)
 from suites.norms import PASSES
 
 DIM, HIDDEN_2MAT, EXPERTS, TOP_K = 768, 4 * 768, 8, 2
@@ -84,10 +83,7 @@ def time_rows(N: int, ctx: Context):
     for case, (slow, fast) in SPEEDUPS.items():
         for measure in PASSES:
             a, b = times[slow, measure], times[fast, measure]
-            r = ratio_ci(a.samples, b.samples, seed=ctx.seed)
-            yield dict(case=case, measure=measure, metric="speedup", value=r.ratio, unit="ratio", stat="median",
-                       q1=r.ci_low, q3=r.ci_high, n=min(a.n, b.n), shape=shape,
-                       method=f"median({slow}) / median({fast}); q1/q3 = 95% bootstrap CI")
+            yield speedup_fields(a, b, slow, fast, ctx.seed, case=case, measure=measure, shape=shape)
     router = modules["moe"].router
     with torch.no_grad():
         t = timed(lambda: router(x), ctx, sizes["min_run_time"])

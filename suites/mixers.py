@@ -27,11 +27,10 @@ from archs.components.attention import Attention
 from archs.config import DecoderConfig, LayerSpec
 from harness.errors import one_line
 from archs.ops.gated_delta import naive_recurrent_gated_delta_rule
-from harness.measures import timing_fields
 from harness.memory import peak_memory
 from harness.suite import Context, Suite, Unit
-from harness.timing import fit_loglog, ratio_ci
-from harness.measures import error_row, interleaved, rel_err, timed
+from harness.measures import error_row, interleaved, rel_err, speedup_fields, timed, timing_fields
+from harness.timing import fit_loglog
 
 CASES = {"gdn": LayerSpec(mixer="gdn"), "sdpa": LayerSpec(), "swa": LayerSpec(window=256)}
 SIZES = {"quick": dict(dim=256, heads=4, T=[256, 512, 1024, 2048], contexts=[128, 512, 2048], op_T=[1024, 4096],
@@ -174,10 +173,8 @@ def op_rows(T: int, ctx: Context):
     for case, t in times.items():
         yield dict(case=case, measure="op_forward", shape=shape) | timing_fields(t, "latency_fwd_s")
     if len(times) == 2:
-        r = ratio_ci(times["gdn_naive"].samples, times["gdn_chunk"].samples, seed=ctx.seed)
-        yield dict(case="chunk_vs_naive", measure="op_forward", metric="speedup", value=r.ratio, unit="ratio",
-                   stat="median", q1=r.ci_low, q3=r.ci_high, n=min(t.n for t in times.values()), shape=shape,
-                   method="median(naive token loop) / median(chunked); q1/q3 = 95% bootstrap CI")
+        yield speedup_fields(times["gdn_naive"], times["gdn_chunk"], "naive token loop", "chunked", ctx.seed,
+                             case="chunk_vs_naive", measure="op_forward", shape=shape)
 
 
 def plan(ctx: Context) -> list[Unit]:

@@ -31,9 +31,8 @@ from archs.components.norms import RMSNorm, norm_params
 from archs.ops import rmsnorm_triton
 from harness.errors import one_line
 from harness.measures import (error_row, interleaved, machine_peaks, pass_fn, rate_fields, rel_err,
-                              roofline_fields, timing_fields)
+                              roofline_fields, speedup_fields, timing_fields)
 from harness.suite import Context, Suite, Unit, grid, shape_label
-from harness.timing import ratio_ci
 
 EPS = 1e-6
 VARIANTS = {"rmsnorm": lambda d: RMSNorm(d, EPS), "layernorm": lambda d: nn.LayerNorm(d, eps=EPS),
@@ -143,11 +142,8 @@ def shape_rows(D: int, T: int, ctx: Context):
     for case, (slow, fast) in SPEEDUPS.items():
         for measure in PASSES:
             if (slow, measure) in times and (fast, measure) in times:
-                r = ratio_ci(times[slow, measure].samples, times[fast, measure].samples, seed=ctx.seed)
-                yield dict(case=case, measure=measure, metric="speedup", value=r.ratio, unit="ratio", stat="median",
-                           q1=r.ci_low, q3=r.ci_high, n=min(times[slow, measure].n, times[fast, measure].n),
-                           shape=shape, method=f"median({slow}) / median({fast}); q1/q3 = 95% bootstrap CI "
-                                               f"({r.n_boot} resamples), interleaved timing")
+                yield speedup_fields(times[slow, measure], times[fast, measure], slow, fast, ctx.seed,
+                                     case=case, measure=measure, shape=shape)
 
 
 def params_rows(ctx: Context):
