@@ -15,6 +15,9 @@ freed inside one operator, and the result's `method` says which was used. Never 
 """
 from __future__ import annotations
 
+import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -62,10 +65,25 @@ def walk_peak(deltas: Iterable[int]) -> int:
     return peak
 
 
+@contextmanager
+def _native_stderr_silenced():
+    """The profiler's C++ side prints start/stop lines on file descriptor 2 for every use; progress output of a
+    run should not drown in them. Python-level stderr is untouched (it is flushed first)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _peak_cpu(fn: Callable[[], object]) -> PeakMemory:
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _native_stderr_silenced(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
     try:
         deltas = _allocation_deltas(prof)
