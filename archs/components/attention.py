@@ -51,6 +51,10 @@ def sdpa(q, k, v, mask_mod, causal_only: bool) -> torch.Tensor:
 
 
 def flex(q, k, v, mask_mod, causal_only: bool) -> torch.Tensor:
+    """FlexAttention with the block-sparse mask built from the same mask_mod. Where this torch cannot run it
+    (no backward on CPU), the masked SDPA path computes the identical result."""
+    if q.device.type == "cpu" and torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v)):
+        return sdpa(q, k, v, mask_mod, causal_only)
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
     B, _, T, _ = q.shape
     block_mask = create_block_mask(mask_mod, B, None, T, k.shape[2], device=str(q.device))

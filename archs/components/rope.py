@@ -48,14 +48,17 @@ def sinusoidal_table(T: int, dim: int, start_pos: int = 0) -> torch.Tensor:
 
 
 class SinusoidalPositions(nn.Module):
-    """Adds the sinusoidal table to token embeddings. No parameters; works at any length."""
+    """Adds the sinusoidal table to token embeddings, which are first scaled by √dim as in Vaswani et al.
+    §3.4: without it the unit-amplitude table swamps small-initialised embeddings and the comparison with
+    RoPE measures an initialisation accident. No parameters; works at any length."""
 
     def __init__(self, dim: int):
         super().__init__()
         self.dim = dim
 
     def forward(self, x: torch.Tensor, start_pos: int = 0) -> torch.Tensor:
-        return x + sinusoidal_table(x.shape[1], self.dim, start_pos).to(x.device, x.dtype)
+        table = sinusoidal_table(x.shape[1], self.dim, start_pos).to(x.device, x.dtype)
+        return x * self.dim ** 0.5 + table
 
 
 class LearnedPositions(nn.Module):
