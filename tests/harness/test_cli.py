@@ -20,6 +20,11 @@ def run_cli(*args, cwd=None):
     (["run", "--suites", "norm"], "unknown suite 'norm'"),
     (["run", "--archs", "nexus-13"], "did you mean nexus-13b"),
     (["analyze", "llama-3"], "unknown architecture 'llama-3'"),
+    (["run", "--threads", "0"], "expected a positive integer, got '0'"),
+    (["run", "--corpus", "/no/such/text"], "corpus '/no/such/text' is neither"),
+    (["analyze", "nexus-13b", "--context", "-5"], "expected a positive integer"),
+    (["analyze", "/no/such/config.json"], "config.json"),
+    (["report", "/no/such/run"], "not a run directory"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, capsys):
     assert main(args) == 2
