@@ -84,11 +84,13 @@ def params(cfg) -> AnalyticParams:
             by["ffn"] += mlp_mod.params_formula(cfg, spec)
     by["norm"] += norm_params(cfg.norm, cfg.dim)
     from archs.components import mtp as mtp_mod
+    routed = by["moe_experts"]
     for with_block in _mtp_heads(cfg):
         block = _block_params(cfg, cfg.pattern[-1]) if with_block else 0
         by["mtp"] += mtp_mod.params_formula(cfg, with_block_params=block)
+        if with_block and cfg.pattern[-1].ffn == "moe":            # an MTP block's experts are routed too
+            routed += _moe_split(cfg, cfg.pattern[-1])["moe_experts"]
     total = sum(by.values())
-    routed = by["moe_experts"]
     active = total - routed + (round(routed * cfg.moe.top_k / cfg.moe.n_experts) if cfg.moe else 0)
     return AnalyticParams(total=total, active=active, by_kind={k: v for k, v in by.items() if v})
 

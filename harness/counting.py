@@ -48,6 +48,14 @@ PARAM_KINDS = ("embedding", "positions", "output", "attention", "mla", "gdn", "f
 MIXER_KINDS = {"Attention": "attention", "MLA": "mla", "GatedDeltaNet": "gdn"}
 
 
+def routed_expert(path: list[tuple[str, nn.Module]]) -> bool:
+    """Whether a parameter belongs to a routed expert of an MoE (inside an MTP block too): the only
+    parameters that count as active per token at top_k / n_experts."""
+    names = [n for n, _ in path]
+    classes = [type(m).__name__ for _, m in path]
+    return "MoE" in classes and names[classes.index("MoE") + 1:][:1] == ["experts"]
+
+
 def param_kind(path: list[tuple[str, nn.Module]]) -> str:
     """Which component owns a parameter, from its chain of (attribute name, module) from the root down.
     MTP heads take priority over what they contain; inside an MoE the attribute name tells router / shared
@@ -110,11 +118,13 @@ def count_params(model: nn.Module) -> ParamCount:
     for module in model.modules():
         if type(module).__name__ == "MoE" and hasattr(module, "top_k") and hasattr(module, "n_experts"):
             routed_fraction = module.top_k / module.n_experts
+    routed = 0
     for path, param in _walk(model, [("", model)], seen):
         by_kind[param_kind(path)] += param.numel()
+        routed += param.numel() if routed_expert(path) else 0
         trainable += param.numel() if param.requires_grad else 0
     total = sum(by_kind.values())
-    active = total - by_kind["moe_experts"] + round(by_kind["moe_experts"] * routed_fraction)
+    active = total - routed + round(routed * routed_fraction)
     return ParamCount(total=total, trainable=trainable, by_kind=dict(by_kind), active=active)
 
 
