@@ -115,6 +115,18 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_import_benchmark(args) -> int:
+    from harness.bench_import import benchmark_rows
+    from harness.results import ResultStore, Row
+    store = ResultStore.create(Path(args.results))
+    rows = [Row(**fields) for path in args.files for fields in benchmark_rows(Path(path), store.run_id)]
+    store.record_run_info({"imported_from": args.files, "profile": "pytest-benchmark"})
+    for row in rows:
+        store.append(row)
+    print(f"{len(rows)} benchmark rows -> {store.run_dir}")
+    return 0
+
+
 def cmd_list(args) -> int:
     from archs import ARCHS, analytic, get_config
     print(f"{'architecture':<24} {'doc':<4} {'scale':<9} {'params':>16} {'active':>16}  title")
@@ -176,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("b")
     c.set_defaults(fn=cmd_compare)
     sub.add_parser("list", help="the architecture registry with parameter counts").set_defaults(fn=cmd_list)
+    ib = sub.add_parser("import-benchmark", help="pytest-benchmark JSON files (make bench-perf) into a results run")
+    ib.add_argument("files", nargs="+")
+    ib.add_argument("--results", default=str(RESULTS_ROOT))
+    ib.set_defaults(fn=cmd_import_benchmark)
     a = sub.add_parser("analyze", help="parameters, FLOPs and decode state of a preset or a HF config.json")
     a.add_argument("target")
     a.add_argument("--context", type=positive_int, nargs="+", default=[2048, 8192, 32768, 131072])
