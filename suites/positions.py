@@ -20,6 +20,8 @@ Method.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 
 import torch
 
@@ -86,7 +88,8 @@ def extrapolation_rows(kind: str, ctx: Context):
     from suites import loss_curves
     cfg = loss_curves.AB_GROUPS["positions"][kind]
     tc = loss_curves.train_config(ctx, ctx.seed)
-    data = loss_curves.dataset(tc.block_size, ctx.corpus)
+    data = loss_curves.context_dataset(ctx, tc.block_size)
+    cfg = replace(cfg, vocab_size=data.vocab_size)
     model, summary = loss_curves.trained(cfg, tc, data)
     L = tc.block_size
     base = dict(case=kind, measure="extrapolation", metric="val_loss", unit="nats", stat="exact",

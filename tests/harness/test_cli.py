@@ -74,3 +74,10 @@ def test_a_rerun_continues_the_last_run_and_skips_finished_units(tmp_path, capsy
     assert "0 ok" in second.err and "already done" in second.err
     assert main(args + ["--fresh"]) == 0
     assert capsys.readouterr().out != first.out                  # --fresh starts a new run
+
+
+def test_tokenizer_flag_accepts_byte_and_bpe_sizes_only(capsys):
+    from harness.cli import tokenizer_name
+    assert tokenizer_name("byte") == "byte" and tokenizer_name("bpe:2048") == "bpe:2048"
+    assert main(["run", "--tokenizer", "bpe:12"]) == 2
+    assert "expected 'byte' or 'bpe:<256..65536>'" in capsys.readouterr().err
