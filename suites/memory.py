@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from archs import ARCHS, analytic, get_config
+from harness.machine import nvml_process_memory
 from harness.memory import peak_memory
 from harness.suite import Context, Suite, Unit
 
@@ -56,9 +57,10 @@ def measured_rows(name: str, ctx: Context):
     train_step()                               # optimizer state exists before measuring, as in a real run
     for phase, fn in (("forward", forward), ("train_step", train_step), ("decode", decode)):
         peak = peak_memory(fn, ctx.device)
+        nvml = nvml_process_memory() if ctx.device.startswith("cuda") else {}   # the driver's view of the process
         yield dict(case=name, arch=name, measure=f"peak_{phase}", metric="peak_bytes", value=peak.bytes,
                    unit="bytes", stat="exact", shape={"B": B, "T": T}, method=peak.method,
-                   extra={"phase": phase, "reserved_bytes": peak.reserved_bytes})
+                   extra={"phase": phase, "reserved_bytes": peak.reserved_bytes, "nvml_process": nvml})
 
 
 def plan(ctx: Context) -> list[Unit]:
