@@ -19,12 +19,15 @@ def prefill_rows(name: str, ctx: Context):
     peaks = machine_peaks(ctx.device, ctx.threads)
     B = 4
     lengths = ctx.pick([64, 128, 256], [128, 256, 512, 1024], [256, 1024, 4096])
+    inputs = {T: torch.randint(0, cfg.vocab_size, (B, T), device=ctx.device) for T in lengths}
+    with torch.no_grad():
+        for idx in inputs.values():             # warm up every shape before timing any (fla's rule)
+            model(idx)
     medians = []
-    for T in lengths:
-        idx = torch.randint(0, cfg.vocab_size, (B, T), device=ctx.device)
+    for T, idx in inputs.items():
         with torch.no_grad():
             t = time_fn(lambda: model(idx), device=ctx.device, threads=ctx.threads,
-                        min_run_time=ctx.pick(0.1, 0.3))
+                        min_run_time=ctx.pick(0.2, 0.3))
         medians.append(t.median)
         shape = {"B": B, "T": T}
         base = dict(case=name, arch=name, measure="prefill", shape=shape, extra={"phase": "prefill"})
@@ -44,7 +47,7 @@ def decode_rows(name: str, ctx: Context):
     cfg = get_config(name)
     torch.manual_seed(ctx.seed)
     model = cfg.build().eval().to(ctx.device)
-    B, context, steps, repeats = 1, ctx.pick(128, 1024), ctx.pick(8, 16), ctx.pick(4, 10)
+    B, context, steps, repeats = 1, ctx.pick(128, 1024), ctx.pick(8, 16), ctx.pick(10, 20)
     idx = torch.randint(0, cfg.vocab_size, (B, context + steps), device=ctx.device)
     samples = []
     with torch.no_grad():
