@@ -38,7 +38,8 @@ def test_run_metadata_records_versions_cpu_git_and_time():
 
 
 def test_run_metadata_is_json_serialisable():
-    json.dumps(machine.run_metadata())
+    meta = machine.run_metadata()
+    assert json.loads(json.dumps(meta)) == meta          # round-trips unchanged: only JSON types inside
 
 
 def test_git_state_outside_a_repository_is_nogit(tmp_path):
