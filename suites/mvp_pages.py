@@ -17,7 +17,7 @@ from suites.mvp_figures import CONTEXTS, MEMORY_PRECISION, Stage, memory_table, 
 
 GROUP = "MVP stages"
 TABLE_LIMIT = 80
-GiB = 2**30
+GB = 1e9                                      # decimal, as the documents and the tables write bytes
 
 
 def mvp_pages(frame: pd.DataFrame) -> list[Page]:
@@ -154,11 +154,11 @@ def compare_page(stages: list[Stage], frame: pd.DataFrame) -> Page:
                 "total": [s.params["total"] / 1e9 for s in good],
                 "active per token": [s.params["active per token"] / 1e9 for s in good]}, ylabel="billions")),
             Section("Decode state vs context", plot=plots.line_chart(pd.DataFrame(
-                [{"label": s.label, "T": T, "value": sum(s.cache[T].values()) / GiB} for s in good for T in CONTEXTS]),
-                x="T", xlabel="context T (tokens)", ylabel="GiB (batch 1, bf16)", q1=None, q3=None)),
+                [{"label": s.label, "T": T, "value": sum(s.cache[T].values()) / GB} for s in good for T in CONTEXTS]),
+                x="T", xlabel="context T (tokens)", ylabel="GB (batch 1, bf16)", q1=None, q3=None)),
             Section("Training memory by part", "No checkpointing; the activations part shrinks with checkpointing "
                     "(see each stage's page).", plot=plots.grouped_bars(labels, {
-                        part: [s.memory[False][part][0] / GiB for s in good] for part in good[0].memory[False]},
-                        ylabel="GiB", log=True))]
+                        part: [s.memory[False][part][0] / GB for s in good] for part in good[0].memory[False]},
+                        ylabel="GB", log=True))]
     page.sections += tiny_sections(frame, list(MVP_STAGES), "hybrid-mvp*-tiny")
     return page
