@@ -44,6 +44,7 @@ def run_suite(suite: Suite, ctx: Context, store: ResultStore, *, redo: bool = Fa
             counts["skipped"] += 1
             continue
         start = time.perf_counter()
+        ctx.emit = lambda fields: store.append(complete_row(suite, ctx, fields))
         try:
             for fields in unit.run(ctx):
                 store.append(complete_row(suite, ctx, fields))

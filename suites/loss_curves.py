@@ -83,14 +83,24 @@ _TRAINED: dict = {}     # (config, seed, train config) -> (model, summary): a ba
                         # (the base decoder is the control of six A/Bs) is trained once per process
 
 
-def trained(cfg, tc: TrainConfig, data: TokenDataset):
+def trained(cfg, tc: TrainConfig, data: TokenDataset, on_record=None):
+    """(model, summary) of this training, trained now (records streamed to on_record) or taken from the
+    process's cache; the third value says which, so a caller does not write the same records twice."""
     key = (cfg, replace(tc, checkpoint_path=None, checkpoint_every=0))
-    if key not in _TRAINED:
+    fresh = key not in _TRAINED
+    if fresh:
         seed_everything(tc.seed)
         model = cfg.build()
         flops_tok = analytic.flops_per_token(cfg, tc.block_size, training=True)
-        _TRAINED[key] = model, train(model, data, tc, flops_per_token=flops_tok)
-    return _TRAINED[key]
+        _TRAINED[key] = model, train(model, data, tc, on_record=on_record, flops_per_token=flops_tok)
+    return (*_TRAINED[key], fresh)
+
+
+def record_row(common: dict, r: dict, seed: int) -> dict:
+    """One trainer record (a train step or an evaluation) as row fields."""
+    metric = "train_loss" if r["split"] == "train" else "val_loss"
+    return common | dict(metric=metric, value=r[metric], shape={"step": r["step"], "seed": seed},
+                         extra={k: r.get(k) for k in ("tokens", "flops", "wall_s", "lr", "lm", "aux", "mtp")})
 
 
 def curve_rows(cfg, case: str, group: str, seed: int, ctx: Context, key: str, steps: int | None = None,
@@ -101,19 +111,19 @@ def curve_rows(cfg, case: str, group: str, seed: int, ctx: Context, key: str, st
         (ctx.run_dir / "checkpoints").mkdir(exist_ok=True)
     data = context_dataset(ctx, tc.block_size)
     cfg = replace(cfg, vocab_size=data.vocab_size)              # the tokenizer's vocabulary, not the document's
-    model, summary = trained(cfg, tc, data)
-    n_params = analytic.params(cfg).total
     arch = case if group in ("arch_params", "arch_flops", "mvp") else ""
     common = dict(case=case, arch=arch, measure=f"loss_{group}", unit="nats", stat="exact", n=1,
                   method=f"AdamW lr {tc.lr}, batch {tc.batch_size}×{tc.block_size} tokens, {tc.steps} steps, "
                          f"{ctx.profile} profile, {ctx.tokenizer}-tokenized {ctx.corpus or 'Shakespeare'} "
                          f"(vocabulary {data.vocab_size})",
-                  config={"group": group, "params": n_params})
-    for r in summary.records:
-        metric = "train_loss" if r["split"] == "train" else "val_loss"
-        value = r["train_loss"] if metric == "train_loss" else r["val_loss"]
-        yield common | dict(metric=metric, value=value, shape={"step": r["step"], "seed": seed},
-                            extra={k: r.get(k) for k in ("tokens", "flops", "wall_s", "lr", "lm", "aux", "mtp")})
+                  config={"group": group, "params": analytic.params(cfg).total})
+    # curves go to the store as they are trained (ctx.emit), so an interrupted run keeps its finished steps;
+    # a resumed run re-emits the steps after its checkpoint, and the store keeps the last row per step
+    stream = (lambda r: ctx.emit(record_row(common, r, seed))) if ctx.emit else None
+    model, summary, fresh = trained(cfg, tc, data, on_record=stream)
+    if not (fresh and stream):
+        for r in summary.records:
+            yield record_row(common, r, seed)
     at = [r for r in summary.records if r["split"] == "val" and r["step"] == 100]
     if at:
         yield common | dict(metric="loss_at_step", value=at[0]["val_loss"], shape={"step": 100, "seed": seed})

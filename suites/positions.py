@@ -90,7 +90,7 @@ def extrapolation_rows(kind: str, ctx: Context):
     tc = loss_curves.train_config(ctx, ctx.seed)
     data = loss_curves.context_dataset(ctx, tc.block_size)
     cfg = replace(cfg, vocab_size=data.vocab_size)
-    model, summary = loss_curves.trained(cfg, tc, data)
+    model, summary, _ = loss_curves.trained(cfg, tc, data)
     L = tc.block_size
     base = dict(case=kind, measure="extrapolation", metric="val_loss", unit="nats", stat="exact",
                 method=f"loss_curves' {kind} model: {tc.steps} steps at T={L}, batch {tc.batch_size}; mean CE "

@@ -77,3 +77,19 @@ def test_a_failure_row_is_dropped_once_the_unit_finishes(tmp_path):
     assert "failed" in set(current_frame(store.run_dir).status)
     run_suite(suite, Context(run_id=store.run_id), store)
     assert set(current_frame(store.run_dir).status) == {"ok"}
+
+
+def test_rows_a_unit_emits_while_running_survive_its_failure(tmp_path):
+    def long_unit(ctx):
+        for step in range(3):                       # e.g. a training curve, written as it is made
+            ctx.emit(dict(case="curve", measure="m", metric="train_loss", value=1.0 / (step + 1), unit="nats",
+                          shape={"step": step}))
+        raise RuntimeError("interrupted")
+        yield                                        # a generator like every unit
+
+    store = ResultStore.create(tmp_path)
+    run_suite(Suite(name="train", question="?", plan=lambda ctx: [Unit("u", long_unit)]),
+              Context(run_id=store.run_id), store)
+    frame = load_frame(store.run_dir)
+    assert sorted(frame[frame.metric == "train_loss"]["shape.step"]) == [0, 1, 2]
+    assert "RuntimeError: interrupted" in set(frame.reason)
