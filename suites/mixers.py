@@ -9,8 +9,9 @@ cache of `context` tokens, every call from a shallow copy of the same cache (GDN
 cache grows), with its exponent against the context. crossover_T: where GDN's forward becomes faster than SDPA's,
 interpolated linearly in log T on log(time ratio) between measured points; without a sign change in range the row
 is untestable and extra.extrapolated_T is where the two fitted power laws cross (an extrapolation).
-Sliding window goes through SDPA with a dense [T, T] mask here (archs.components.attention), so it still pays T²:
-that finding is about the implementation, not the idea.
+Sliding window (archs.components.attention) uses SDPA with a dense [T, T] mask below T = 8·window and blocks of
+2·window keys (O(T·window)) from there on, whichever measured faster on CPU; the fitted exponent over a sweep that
+crosses 8·window mixes the two paths, and a sweep well past it shows the linear regime.
 Correctness gate: the chunked op the layer uses vs the naive token loop (T=100, not a multiple of the chunk, with an
 initial state); if it fails, every GDN timing is a failed row. Op level: chunk_gated_delta_rule vs the token loop.
 """

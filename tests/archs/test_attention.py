@@ -55,10 +55,11 @@ def test_causal_attention_equals_naive_reference(impl):
 
 
 @pytest.mark.parametrize("impl", ["sdpa", "flex"])
+@pytest.mark.parametrize("T", [20, 43])                  # dense mask; blocked path (T >= 8·window)
 @torch.no_grad()
-def test_sliding_window_equals_an_explicit_mask(impl):
-    module, x = layer(spec=LayerSpec(window=5), impl=impl), torch.randn(2, 20, 64)
-    torch.testing.assert_close(module(x), naive(module, x, explicit_mask(20, window=5)), rtol=1e-4, atol=1e-4)
+def test_sliding_window_equals_an_explicit_mask(impl, T):
+    module, x = layer(spec=LayerSpec(window=5), impl=impl), torch.randn(2, T, 64)
+    torch.testing.assert_close(module(x), naive(module, x, explicit_mask(T, window=5)), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("impl", ["sdpa", "flex"])
@@ -68,6 +69,13 @@ def test_document_mask_equals_an_explicit_mask(impl):
     docs = torch.tensor([[0] * 5 + [1] * 7 + [2] * 4, [0] * 10 + [1] * 6])
     torch.testing.assert_close(module(x, doc_ids=docs), naive(module, x, explicit_mask(16, doc_ids=docs)),
                                rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("T", [20, 23, 41])                # whole blocks, a padded tail, several blocks
+def test_blocked_sliding_window_equals_the_dense_mask(T):
+    q, k, v = torch.randn(2, 8, T, 16), torch.randn(2, 2, T, 16), torch.randn(2, 2, T, 16)
+    dense = attn.sdpa(q, k, v, attn.make_mask_mod(window=5), causal_only=False)
+    torch.testing.assert_close(attn.local_window_attention(q, k, v, 5), dense, rtol=1e-5, atol=1e-5)
 
 
 def test_flex_layer_trains_on_cpu_through_the_equivalent_masked_path():
