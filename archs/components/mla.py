@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archs.components.attention import attended_pairs, cache_tokens, dense_mask, make_mask_mod
-from archs.components.cache import Cache
+from archs.components.cache import Cache, append_windowed
 from archs.components.norms import RMSNorm
 from archs.components.rope import RotaryEmbedding
 
@@ -42,13 +42,8 @@ class MLACache(Cache):
 
     def append(self, latent: torch.Tensor, k_rope: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Adds the new tokens; returns everything attention needs now (before trimming)."""
-        lat_all = latent if self.latent is None else torch.cat([self.latent, latent], dim=1)
-        rope_all = k_rope if self.k_rope is None else torch.cat([self.k_rope, k_rope], dim=1)
-        keep = lat_all.shape[1] if self.window is None else min(self.window - 1, lat_all.shape[1])
-        if keep < lat_all.shape[1]:               # clone, so the trimmed cache does not pin the full buffer
-            self.latent, self.k_rope = lat_all[:, -keep:].clone(), rope_all[:, -keep:].clone()
-        else:
-            self.latent, self.k_rope = lat_all, rope_all
+        (lat_all, rope_all), (self.latent, self.k_rope) = append_windowed(
+            (self.latent, self.k_rope), (latent, k_rope), 1, self.window)
         self.pos += latent.shape[1]
         return lat_all, rope_all
 
