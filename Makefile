@@ -25,7 +25,7 @@ test: setup
 	$(PY) -m pytest --benchmark-disable -p no:cacheprovider $(ARGS)
 
 bench: setup
-	$(PY) -m harness run --profile $(PROFILE) --suites $(SUITES) --archs $(ARCHS) $(ARGS)
+	$(PY) -m archbench run --profile $(PROFILE) --suites $(SUITES) --archs $(ARCHS) $(ARGS)
 
 bench-perf: setup
 	$(PY) -m pytest tests/perf --benchmark-only --benchmark-autosave

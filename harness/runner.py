@@ -8,8 +8,8 @@ import traceback
 from typing import Any, Iterable, TextIO
 
 from harness.errors import one_line
-from harness.machine import nvml_snapshot
-from harness.results import ResultStore, Row
+from harness.store.machine import nvml_snapshot
+from harness.store.results import ResultStore, Row
 from harness.suite import Context, Suite
 
 
@@ -72,18 +72,3 @@ def run_suites(suites: Iterable[Suite], ctx: Context, store: ResultStore, *, red
         print(f"[{suite.name}] done in {time.perf_counter() - start:.1f}s: {counts['ok']} ok, "
               f"{counts['failed']} failed, {counts['skipped']} already done", file=log, flush=True)
     return summary
-
-
-def current_frame(run_dir):
-    """The run's rows as the report should see them: a unit's failure row is dropped once a later attempt of
-    that unit finished (the failure is history, the finished rows are the result)."""
-    from pathlib import Path
-
-    from harness.results import DONE, ResultStore, load_frame
-    run_dir = Path(run_dir)
-    frame = load_frame(run_dir)
-    if not (run_dir / DONE).exists() or frame.empty:
-        return frame
-    done = ResultStore(run_dir.parent, run_dir.name).completed_keys()
-    stale = (frame.measure == "unit") & frame.apply(lambda r: (r.suite, r.case) in done, axis=1)
-    return frame[~stale].reset_index(drop=True)

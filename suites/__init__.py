@@ -1,4 +1,7 @@
-"""The suites, one comparison each, in the order `make bench` runs them (cheap analytic suites first)."""
+"""The suites, one comparison each, in the order `make bench` runs them (cheap analytic suites first), and the
+folder of the claims their rows answer (`CLAIMS_DIR`: one TOML file per document and topic)."""
+from pathlib import Path
+
 from harness.registry import Registry
 from suites import (attention, distributed, doc_figures, ffn, kv_cache, loss_curves, memory, mixers, norms,
                     params_flops, positions, roofline, snippets, throughput)
@@ -8,3 +11,5 @@ for _suite in (roofline.SUITE, params_flops.SUITE, doc_figures.SUITE, kv_cache.S
                norms.SUITE, attention.SUITE, mixers.SUITE, ffn.SUITE, snippets.SUITE, distributed.SUITE,
                loss_curves.SUITE, positions.SUITE):
     SUITES.add(_suite.name, _suite)
+
+CLAIMS_DIR = Path(__file__).resolve().parent / "claims"

@@ -14,7 +14,7 @@ head width 64: kv_lora_rank 256, rope 32, nope = v = 64, full-rank queries).
   that cache, so every sample times the same step.
 * MLA absorbed decode is first compared with naive decode (same weights and cache): a rel_error row, and if it
   exceeds the tolerance the absorbed timings are failed rows. Otherwise both are timed in alternating rounds
-  (harness.measures.interleaved) and speedup mla_absorbed_vs_naive = median(naive) / median(absorbed), 95% CI.
+  (harness.measure.fields.interleaved) and speedup mla_absorbed_vs_naive = median(naive) / median(absorbed), 95% CI.
 """
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ from archs.components import attention as attn_mod
 from archs.components import mla as mla_mod
 from archs.config import DecoderConfig, LayerSpec
 from harness.suite import Context, Suite, Unit
-from harness.measures import error_row, interleaved, rate_fields, rel_err, speedup_fields, timed, timing_fields
+from harness.measure.fields import rate_fields, speedup_fields, timing_fields
+from harness.measure.gates import error_row, rel_err
+from harness.measure.timing import interleaved, timed
 
 DIM, HEADS = 768, 12
 VARIANTS = {"mha": 12, "gqa-4kv": 4, "gqa-3kv": 3, "gqa-2kv": 2, "mqa": 1, "mla": None}   # name -> n_kv_heads

@@ -1,7 +1,7 @@
 """Distributed training: expert parallelism (doc 004) and sharded parameter updates (doc 000), measured on
 W local processes (gloo on CPU) and extrapolated by formula to full presets on 8 / 64 / 512 ranks.
 
-Measured (`measured/W<w>`; harness.launch runs suites.distributed_worker under torchrun, see its docstring):
+Measured (`measured/W<w>`; harness.measure.launch runs suites.workers.distributed_worker under torchrun, see its docstring):
   expert_parallel  mla-moe-tiny's MoE layer (8 experts, top-2, one shared expert, D=128) sharded by
                    archs.parallel.ExpertParallelMoE: equality with the unsharded layer (rel_error of outputs,
                    expert and replicated gradients), per-rank bytes of params / grads / AdamW state, row
@@ -32,11 +32,11 @@ from __future__ import annotations
 import math
 
 from archs import analytic, get_config
-from harness.launch import LaunchError, launch
+from harness.measure.launch import LaunchError, launch
 from harness.suite import Context, Suite, Unit
-from harness.timing import summarize
+from harness.measure.timing import summarize
 
-WORKER = "suites.distributed_worker"
+WORKER = "suites.workers.distributed_worker"
 MOE_ARCH, FSDP_ARCH = "mla-moe-tiny", "llama-2-tiny"
 FULL_PRESETS = ("hybrid-235b", "mla-moe", "nexus-405b", "mixtral-8x7b")
 RANKS = (8, 64, 512)
@@ -120,7 +120,7 @@ def analytic_rows(ctx: Context):
 
 # ---------------------------------------------------------------- measured on W processes
 def to_row(record: dict, ctx: Context) -> dict:
-    """A worker record -> Row fields; raw step-time samples become median / IQR via harness.timing."""
+    """A worker record -> Row fields; raw step-time samples become median / IQR via harness.measure.timing."""
     fields = {k: v for k, v in record.items() if k not in ("kind", "rank", "samples")}
     if "samples" in record:
         t = summarize(record["samples"], method=fields.get("method", ""), device=fields.get("device", "cpu"),

@@ -7,7 +7,7 @@ MoE: 8 SwiGLU experts of width 2048/2 = 1024, top-2, softmax router, no shared e
 i.e. the dense SwiGLU's 2048 hidden units (plus a 768x8 router), while the layer holds 4x its parameters.
 Rows: params_total / params_active (counted from the module; formulas in extra), flops_fwd (formula at the
 row's tokens), latency of forward (no_grad) and forward+backward (autograd.grad w.r.t. input and weights) of x
-[tokens, 768], all four blocks of a pass timed in alternating rounds (harness.measures.interleaved); achieved FLOP/s
+[tokens, 768], all four blocks of a pass timed in alternating rounds (harness.measure.fields.interleaved); achieved FLOP/s
 and its fraction of this machine's matmul peak; speedup rows median(baseline) / median(variant) with 95% bootstrap
 CIs in q1/q3 (swiglu_vs_gelu, relu2_vs_gelu, moe_vs_dense; > 1 means the variant is faster).
 Router overhead: the router alone timed (case moe_router), and moe_overhead =
@@ -21,8 +21,8 @@ from archs.components import moe as moe_mod
 from archs.components.mlp import MLP, matched_hidden, mlp_flops, mlp_params
 from archs.config import DecoderConfig, MoEConfig
 from harness.suite import Context, Suite, Unit
-from harness.measures import (interleaved, machine_peaks, pass_fn, rate_fields, roofline_fields, speedup_fields,
-                              timed, timing_fields)
+from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, speedup_fields, timing_fields
+from harness.measure.timing import interleaved, pass_fn, timed
 from suites.norms import PASSES
 
 DIM, HIDDEN_2MAT, EXPERTS, TOP_K = 768, 4 * 768, 8, 2

@@ -19,10 +19,10 @@ from archs.components.mlp import matched_hidden
 from archs.config import DecoderConfig, LayerSpec, MLAConfig, MoEConfig, MTPConfig
 from archs.presets.hybrid import MVP_STAGES, hybrid_235b, mvp_stage
 from archs.presets.shrink import shrink
-from harness.data import BPETokenizer, ByteTokenizer, TokenDataset, load_corpus, unigram_loss, uniform_loss
+from harness.train.data import BPETokenizer, ByteTokenizer, TokenDataset, load_corpus, unigram_loss, uniform_loss
 from harness.suite import Context, Suite, Unit
-from harness.trainer import TrainConfig, seed_everything, train
-from harness.evaluation import evaluate
+from harness.train.trainer import TrainConfig, seed_everything, train
+from harness.train.evaluation import evaluate
 
 BASE = DecoderConfig(vocab_size=256, dim=64, n_layers=2, n_heads=4, n_kv_heads=4, ffn_dim=176, max_seq_len=256)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from archs import ARCHS, analytic, get_config
-from harness.machine import nvml_process_memory
-from harness.memory import peak_memory
+from harness.store.machine import nvml_process_memory
+from harness.measure.memory import peak_memory
 from harness.suite import Context, Suite, Unit
 
 TRAIN_SHAPE = {"B": 1, "T": 4096}

@@ -2,8 +2,8 @@
 vs softmax attention (SDPA, causal) vs sliding-window attention (window 256, as the model code runs it).
 
 Method. One layer of each at the profile's width (quick: dim 256, 4 heads of 64; B=1), run dtype and device,
-forward under no_grad. For each T: peak memory of one call (harness.memory.peak_memory) and median time, the three
-cases timed in alternating rounds of time_fn with samples pooled (harness.measures.interleaved). scaling_exponent rows:
+forward under no_grad. For each T: peak memory of one call (harness.measure.memory.peak_memory) and median time, the three
+cases timed in alternating rounds of time_fn with samples pooled (harness.measure.fields.interleaved). scaling_exponent rows:
 log-log least-squares slope of time (and of memory) against T per case, 95% CI in q1/q3. Decode: one token after a
 cache of `context` tokens, every call from a shallow copy of the same cache (GDN's state is fixed-size, attention's
 cache grows), with its exponent against the context. crossover_T: where GDN's forward becomes faster than SDPA's,
@@ -28,10 +28,11 @@ from archs.components.attention import Attention
 from archs.config import DecoderConfig, LayerSpec
 from harness.errors import one_line
 from archs.ops.gated_delta import naive_recurrent_gated_delta_rule
-from harness.memory import peak_memory
+from harness.measure.memory import peak_memory
 from harness.suite import Context, Suite, Unit
-from harness.measures import error_row, interleaved, rel_err, speedup_fields, timed, timing_fields
-from harness.timing import fit_loglog
+from harness.measure.fields import speedup_fields, timing_fields
+from harness.measure.gates import error_row, rel_err
+from harness.measure.timing import fit_loglog, interleaved, timed
 
 CASES = {"gdn": LayerSpec(mixer="gdn"), "sdpa": LayerSpec(), "swa": LayerSpec(window=256)}
 SIZES = {"quick": dict(dim=256, heads=4, T=[256, 512, 1024, 2048], contexts=[128, 512, 2048], op_T=[1024, 4096],

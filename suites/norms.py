@@ -3,7 +3,7 @@ the implementation (eager module, torch's kernel, torch.compile, a fused Triton 
 
 Method. For each (width D, tokens T) of the profile's grid, x [T, D] in the run dtype on ctx.device; forward
 under no_grad and forward+backward (torch.autograd.grad of y w.r.t. x and the weights for a fixed dy). All variants
-of a pass are timed together by `interleaved`: 4 alternating rounds of harness.timing.time_fn each, samples pooled,
+of a pass are timed together by `interleaved`: 4 alternating rounds of harness.measure.timing.time_fn each, samples pooled,
 so load drifting on a shared machine hits every variant alike. Variants:
   rmsnorm        archs.components.norms.RMSNorm, eager: the module the presets use (five elementwise ops)
   layernorm      torch.nn.LayerNorm, eager (one fused ATen kernel)
@@ -30,8 +30,9 @@ from torch import nn
 from archs.components.norms import RMSNorm, norm_params
 from archs.ops import rmsnorm_triton
 from harness.errors import one_line
-from harness.measures import (error_row, interleaved, machine_peaks, pass_fn, rate_fields, rel_err,
-                              roofline_fields, speedup_fields, timing_fields)
+from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, speedup_fields, timing_fields
+from harness.measure.gates import error_row, rel_err
+from harness.measure.timing import interleaved, pass_fn
 from harness.suite import Context, Suite, Unit, grid, shape_label
 
 EPS = 1e-6

@@ -14,7 +14,7 @@ import torch
 
 from archs import ARCHS, analytic, get_config
 from archs.config import DecoderConfig
-from harness.counting import count_params, fvcore_flops, torch_flops
+from harness.measure.counting import count_params, fvcore_flops, torch_flops
 from harness.suite import Context, Suite, Unit
 
 CONVENTIONS = {"with_embeddings": "params_total", "without_input_embedding": "params_without_input_embedding",

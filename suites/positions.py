@@ -14,7 +14,7 @@ Method.
   to x [1, T, 768] (sinusoidal rebuilds its table on every call, as the module does).
 * extrapolation: the position A/B decoders of the loss_curves suite (byte-level Shakespeare, dim 64, 2 layers,
   ~130k params, same seed and batches, trained at context L = 64; one training serves both suites), evaluated on
-  fixed validation windows of L, 2L and 4L tokens (harness.evaluation.position_losses). val_loss is the mean over all positions; extra has the
+  fixed validation windows of L, 2L and 4L tokens (harness.train.evaluation.position_losses). val_loss is the mean over all positions; extra has the
   mean over the first L positions and over positions past L, which is where extrapolation shows. A learned table
   of L rows cannot address position L: those rows are untestable with that reason, which is the finding.
 """
@@ -28,7 +28,9 @@ import torch
 from archs.components.rope import LearnedPositions, RotaryEmbedding, SinusoidalPositions, position_params
 from archs.config import DecoderConfig
 from harness.errors import one_line
-from harness.measures import rel_err, timed, timing_fields
+from harness.measure.fields import timing_fields
+from harness.measure.gates import rel_err
+from harness.measure.timing import timed
 from harness.suite import Context, Suite, Unit
 
 DIM, HEADS, MAX_SEQ = 768, 12, 4096
@@ -84,7 +86,7 @@ def apply_rows(T: int, ctx: Context):
 def extrapolation_rows(kind: str, ctx: Context):
     """Loss at L, 2L and 4L, split into the first L positions and the rest, of the position A/B models the
     loss_curves suite trains (shared: within one run each model is trained once)."""
-    from harness.evaluation import position_losses
+    from harness.train.evaluation import position_losses
     from suites import loss_curves
     cfg = loss_curves.AB_GROUPS["positions"][kind]
     tc = loss_curves.train_config(ctx, ctx.seed)

@@ -2,7 +2,7 @@
 throughput number is read against."""
 from __future__ import annotations
 
-from harness.measures import machine_peaks
+from harness.measure.fields import machine_peaks
 from harness.suite import Context, Suite, Unit
 
 

@@ -7,9 +7,9 @@ import time
 import torch
 
 from archs import ARCHS, analytic, get_config
-from harness.measures import machine_peaks, rate_fields, roofline_fields, timing_fields
+from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, timing_fields
 from harness.suite import Context, Suite, Unit
-from harness.timing import fit_loglog, summarize, time_fn
+from harness.measure.timing import fit_loglog, summarize, time_fn
 
 
 def prefill_rows(name: str, ctx: Context):

@@ -113,7 +113,7 @@ def test_param_formula_counts_the_module():
 
 
 def test_flop_formula_equals_torch_counter_on_full_scores():
-    import harness.counting  # noqa: F401  (registers a formula for torch's CPU SDPA kernel)
+    import harness.measure.counting  # noqa: F401  (registers a formula for torch's CPU SDPA kernel)
     module, x = layer(), torch.randn(1, 32, 64)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         module(x)

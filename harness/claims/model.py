@@ -1,0 +1,150 @@
+"""Claims as data plus a check, and the verdicts the report shows.
+
+A `Claim` is what a document says (id, doc, short quote, kind, the quantity, the stated value and tolerance).
+Claims live as `[[claim]]` tables in TOML files and are read with `harness.claims.load.load_claims`.
+Its `check` names a generic check in `CHECKS` (harness/claims/checks.py, harness/claims/learning.py) that reads the
+results table (a pandas DataFrame from `harness.store.results.load_frame`) and returns a `Verdict`: the status, the
+measured value, the evidence as text, the formula and assumption it rests on, and the ids of the rows behind it.
+A check whose rows are missing returns UNTESTABLE naming the suite and metric it needs, so every claim appears
+in the report; `evaluate` turns a check that crashes into UNTESTABLE with the error, never an exception.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+from harness.claims.expr import evaluate_expression
+from harness.errors import ArchbenchError, one_line
+
+
+class Status(str, Enum):
+    HOLDS = "holds"
+    REFUTED = "refuted"
+    INCONCLUSIVE = "inconclusive"
+    ASSUMPTION = "holds under an assumption"
+    UNTESTABLE = "untestable here"
+
+
+KINDS = ("numeric", "consistency", "comparative", "scaling", "learning", "code", "untestable")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claim:
+    id: str                              # "002-base-params"
+    doc: str                             # "002"
+    quote: str                           # a short quote of the claim
+    kind: str                            # one of KINDS
+    quantity: str                        # what is measured, in words
+    stated: Any = None                   # the document's value (number, range [lo, hi], or text)
+    tolerance: float | None = None       # relative tolerance on `stated`
+    check: str = "untestable"            # key into CHECKS
+    args: dict[str, Any] = field(default_factory=dict)   # the check's parameters
+    suites: tuple[str, ...] = ()         # suites whose rows answer it
+    reason: str = ""                     # for untestable claims: why
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    claim: Claim
+    status: Status
+    value: Any = None                    # the measured / computed value (number or text)
+    evidence: str = ""                   # one or two sentences: numbers with units, n, spread
+    formula: str = ""                    # the formula or method behind the value
+    assumption: str = ""                 # what it rests on (for ASSUMPTION: the named assumption)
+    rows: tuple[int, ...] = ()           # row indices in the run's table
+    plot: str | None = None              # optional inline SVG
+    details: list[dict[str, Any]] = field(default_factory=list)   # small table for the claim page
+
+
+# ---------------------------------------------------------------- the check registry and evaluation
+@dataclass(frozen=True)
+class Check:
+    """A generic check: `run(claim, frame) -> Verdict`, plus what it needs in the claim to run at all."""
+    name: str
+    run: Callable[[Claim, pd.DataFrame], Verdict]
+    needs_args: tuple[str, ...] = ()           # each must be in claim.args
+    needs_one_of: tuple[str, ...] = ()         # at least one must be in claim.args
+    needs_stated: bool = False
+    needs_tolerance: bool = False
+
+    def validate(self, claim: Claim) -> str:
+        missing = [a for a in self.needs_args if a not in claim.args]
+        if missing:
+            return f"missing args {', '.join(missing)}"
+        if self.needs_one_of and not any(a in claim.args for a in self.needs_one_of):
+            return f"needs one of args {', '.join(self.needs_one_of)}"
+        if self.needs_stated and claim.stated is None:
+            return "needs a stated value"
+        if (self.needs_tolerance and claim.tolerance is None and "abs_tol" not in claim.args
+                and not isinstance(claim.stated, list)):
+            return "needs a tolerance (relative) or args.abs_tol"
+        if claim.check == "untestable" and not claim.reason:
+            return "an untestable claim needs a reason"
+        return arg_problem(claim)
+
+
+SELECTIONS = ("where", "num", "den", "reference", "new", "base")
+
+
+def arg_problem(claim: Claim) -> str:
+    """Shape errors in args every check shares: selections are tables, readings name their assumption,
+    relations are known, arithmetic evaluates with the given values."""
+    args = claim.args
+    bad = [k for k in SELECTIONS if k in args and not isinstance(args[k], dict)]
+    if bad:
+        return f"args {', '.join(bad)} must be tables of column = value"
+    if ("num" in args) != ("den" in args):
+        return "args num and den go together"
+    if claim.check == "within_range" and not (isinstance(claim.stated, list) and len(claim.stated) == 2):
+        return "stated must be a range [low, high]"
+    if args.get("relation", "==") not in ("==", "<=", ">="):
+        return f"args.relation {args['relation']!r} is not one of ==, <=, >="
+    for key, needed in (("alternatives", ("where", "assumption")), ("under", ("expr", "assumption"))):
+        items = args.get(key, [])
+        if not isinstance(items, list) or any(not isinstance(i, dict) or set(needed) - set(i) for i in items):
+            return f"args.{key} must be a list of tables with {' and '.join(needed)}"
+    if "expr" in args:
+        values = args.get("values", {})
+        try:
+            for expr, extra in [(args["expr"], {})] + [(u["expr"], u.get("values", {})) for u in args.get("under", [])]:
+                evaluate_expression(expr, {**values, **extra})
+        except (ArchbenchError, ArithmeticError, TypeError) as err:
+            return one_line(err)
+    return ""
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def register_check(name: str, **needs: Any) -> Callable:
+    """Decorator: `@register_check("matches", needs_args=("where",), needs_stated=True)`."""
+    def deco(fn: Callable[[Claim, pd.DataFrame], Verdict]) -> Callable:
+        if name in CHECKS:
+            raise ArchbenchError(f"check {name!r} is registered twice")
+        CHECKS[name] = Check(name, fn, **needs)
+        return fn
+    return deco
+
+
+def evaluate(claims: Iterable[Claim], frame: pd.DataFrame) -> list[Verdict]:
+    """One verdict per claim, in order. Never raises for one bad claim or check: a check that crashes gives
+    UNTESTABLE ("untestable here": this harness could not judge it) with the error as the evidence, because
+    nothing was measured against the claim; INCONCLUSIVE is kept for data that was read and was ambiguous."""
+    return [judge(claim, frame) for claim in claims]
+
+
+def judge(claim: Claim, frame: pd.DataFrame) -> Verdict:
+    check = CHECKS.get(claim.check)
+    try:
+        if check is None:
+            raise ArchbenchError(f"unknown check {claim.check!r}")
+        verdict = check.run(claim, frame)
+        if not isinstance(verdict, Verdict):
+            raise ArchbenchError(f"check {claim.check!r} returned {type(verdict).__name__}, not a Verdict")
+        return verdict
+    except Exception as err:                    # one broken claim or check must not sink the report
+        return Verdict(claim=claim, status=Status.UNTESTABLE, evidence=f"check failed: {one_line(err)}")
+

@@ -1,0 +1,204 @@
+"""What the claim checks share: picking rows out of the results frame, reading a row's interval, combining
+per-row statuses, formatting numbers for evidence, building verdicts, fitting exponents."""
+from __future__ import annotations
+
+import fnmatch
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.claims.model import Claim, Status, Verdict
+from harness.errors import ArchbenchError
+
+# when a selection leaves the same number as several stats, the first present wins (counted beats formula)
+STAT_PREFERENCE = ("exact", "analytic", "median", "mean", "min", "max", "count", "sum")
+
+
+def _column(frame: pd.DataFrame, key: str) -> pd.Series | None:
+    if key in frame.columns:
+        return frame[key]
+    head, _, sub = key.partition(".")
+    if head in ("extra", "config") and head in frame.columns:
+        return frame[head].map(lambda d: d.get(sub) if isinstance(d, dict) else None)
+    return None
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def value_matches(value: Any, want: Any) -> bool:
+    """`want` a list: any item; a string with * ? [: a shell pattern; a number: numeric equality."""
+    if isinstance(want, list):
+        return any(value_matches(value, w) for w in want)
+    if _is_missing(value):
+        return False
+    if isinstance(want, str) and any(c in want for c in "*?["):
+        return isinstance(value, str) and fnmatch.fnmatchcase(value, want)
+    if isinstance(want, (int, float)) and not isinstance(want, bool):
+        try:
+            return float(value) == float(want)
+        except (TypeError, ValueError):
+            return False
+    return value == want
+
+
+def select(frame: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
+    """Rows of `frame` (any status) matching every entry of `where`; a column the frame lacks matches nothing."""
+    mask = pd.Series(True, index=frame.index)
+    for key, want in where.items():
+        column = _column(frame, key)
+        if column is None:
+            return frame.iloc[0:0]
+        mask &= column.map(lambda v, w=want: value_matches(v, w)).astype(bool)
+    return frame[mask]
+
+
+def describe(where: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in where.items())
+
+
+def needs_rows(claim: Claim, reason: str) -> Verdict:
+    return Verdict(claim=claim, status=Status.UNTESTABLE, evidence=reason)
+
+
+def ok_rows(claim: Claim, frame: pd.DataFrame | None,
+            where: dict[str, Any]) -> tuple[pd.DataFrame | None, Verdict | None]:
+    """(the ok rows, None), or (None, an UNTESTABLE verdict naming the suite and metric that would answer)."""
+    suite = where.get("suite") or "/".join(claim.suites) or "(any suite)"
+    wanted = f"suite {suite}, metric {where.get('metric', '(any)')}"
+    if frame is None or frame.empty or "status" not in frame.columns:
+        return None, needs_rows(claim, f"no results in this run; needs {wanted} ({describe(where)})")
+    hits = select(frame, where)
+    ok = hits[hits.status == "ok"]
+    if ok.empty:
+        if hits.empty:
+            return None, needs_rows(claim, f"no rows with {describe(where)}: {wanted} was not run here or does not "
+                                           f"emit them")
+        first = hits.iloc[0]
+        return None, needs_rows(claim, f"{len(hits)} matching row(s) of {wanted} are {first.status}: {first.reason}")
+    if "stat" not in where and ok.stat.nunique() > 1:
+        best = next(s for s in STAT_PREFERENCE + tuple(ok.stat.unique()) if s in set(ok.stat))
+        ok = ok[ok.stat == best]
+    return ok, None
+
+
+def label(row: Any) -> str:
+    """A row's name in evidence: its case (and arch) plus its shape, e.g. `experts_for_235b F=2048`."""
+    shape = [f"{k[6:]}={int(v) if isinstance(v, float) and v.is_integer() else v}" for k, v in row.items()
+             if str(k).startswith("shape.") and not _is_missing(v)]
+    names = [n for n in (getattr(row, "arch", ""), getattr(row, "case", "")) if isinstance(n, str) and n]
+    return " ".join(["/".join(names)] + shape)
+
+
+def interval(row: Any) -> tuple[float, float]:
+    """The row's CI [q1, q3] when both are present, else the point value twice."""
+    q1, q3 = getattr(row, "q1", math.nan), getattr(row, "q3", math.nan)
+    if _is_missing(q1) or _is_missing(q3):
+        return float(row.value), float(row.value)
+    return float(min(q1, q3)), float(max(q1, q3))
+
+
+def combine(statuses: list[Status]) -> Status:
+    """All equal -> that status; only holds / holds-under-an-assumption -> the latter; else inconclusive."""
+    kinds = set(statuses)
+    if len(kinds) == 1:
+        return statuses[0]
+    if kinds == {Status.HOLDS, Status.ASSUMPTION}:
+        return Status.ASSUMPTION
+    return Status.INCONCLUSIVE
+
+
+def within_tolerance(value: float, stated: float, slack: float) -> bool:
+    return abs(value - stated) <= slack * (1 + 1e-12) + 1e-300
+
+
+def row_assumptions(rows: pd.DataFrame) -> str:
+    """Assumptions the rows rest on: extra.assumption(s) and config.assumptions, each once."""
+    found: list[str] = []
+    for column, keys in (("extra", ("assumption", "assumptions")), ("config", ("assumptions",))):
+        if column not in rows.columns:
+            continue
+        for d in rows[column]:
+            for key in keys:
+                item = d.get(key) if isinstance(d, dict) else None
+                found += [item] if isinstance(item, str) else list(item or [])
+    return "; ".join(dict.fromkeys(a for a in found if a))
+
+
+def row_ids(rows: pd.DataFrame) -> tuple[int, ...]:
+    """Ids of the results rows behind `rows`: its index, or for derived rows (ratios, fits) their `rows` column."""
+    if "rows" not in rows.columns:
+        return tuple(int(i) for i in rows.index)
+    return tuple(dict.fromkeys(int(i) for ids in rows["rows"] for i in ids))
+
+
+def verdict(claim: Claim, status: Status, rows: pd.DataFrame, value: Any, evidence: str, *, assumption: str = "",
+            details: list[dict] | None = None) -> Verdict:
+    methods = "; ".join(dict.fromkeys(m for m in rows.get("method", pd.Series(dtype=str)) if m))
+    return Verdict(claim=claim, status=status, value=value, evidence=evidence, formula=methods,
+                   assumption=assumption, rows=row_ids(rows), details=details or [])
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    """Decimal units, as the documents write them: 4.19 GB, 93.1B params, 0.0253 ratio."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return str(value)
+    v = float(value)
+    scales = {"bytes": [(1e12, " TB"), (1e9, " GB"), (1e6, " MB"), (1e3, " kB"), (1, " B")],
+              "params": [(1e9, "B params"), (1e6, "M params"), (1e3, "K params"), (1, " params")]}
+    for scale, name in scales.get(unit, []):
+        if abs(v) >= scale:
+            return f"{v / scale:.4g}{name}"
+    return f"{v:.4g} {unit if unit != 'ratio' else ''}".strip()
+
+
+def ratio_rows(claim: Claim, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, Verdict | None]:
+    """Rows holding the ratio: `args.where` selects ratio rows (speedup, kv_reduction...), or `args.num` and
+    `args.den` select two row sets paired on their shape columns, arch, dtype and device; the ratio's interval is
+    then the worst/best case (num.q1/den.q3 .. num.q3/den.q1), e.g. num = base latency, den = new latency."""
+    if "where" in claim.args:
+        return ok_rows(claim, frame, claim.args["where"])
+    num, missing = ok_rows(claim, frame, claim.args["num"])
+    if missing:
+        return None, missing
+    den, missing = ok_rows(claim, frame, claim.args["den"])
+    if missing:
+        return None, missing
+    keys = [c for c in num.columns if c.startswith("shape.") and num[c].notna().any()] + ["arch", "dtype", "device"]
+    pairs = num.reset_index().merge(den.reset_index(), on=keys, suffixes=("_n", "_d"))
+    if pairs.empty:
+        return None, needs_rows(claim, f"no shape of {claim.args['num']} also has {claim.args['den']}")
+    out = []
+    for _, p in pairs.iterrows():
+        nq = (p.q1_n, p.q3_n) if not (math.isnan(p.q1_n) or math.isnan(p.q3_n)) else (p.value_n, p.value_n)
+        dq = (p.q1_d, p.q3_d) if not (math.isnan(p.q1_d) or math.isnan(p.q3_d)) else (p.value_d, p.value_d)
+        names = (p.case_n, p.case_d) if p.case_n != p.case_d else (p.measure_n, p.measure_d)
+        out.append({"index": p.index_n, "case": " / ".join(names), "value": p.value_n / p.value_d,
+                    "q1": nq[0] / dq[1], "q3": nq[1] / dq[0], "unit": "ratio", "n": min(p.n_n, p.n_d),
+                    "method": f"{p.metric_n} ratio", "extra": {}, "config": {}, "rows": (p.index_n, p.index_d),
+                    **{k: p[k] for k in keys}})
+    return pd.DataFrame(out).set_index("index"), None
+
+
+def fit_exponent(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One exponent row per (case, arch) group: least-squares slope of log(value) on log(column) over the rows,
+    its 95% t-interval in q1/q3 (the point value when the fit is exact or has two points)."""
+    from scipy import stats
+    out = []
+    for (case, arch), group in rows.groupby(["case", "arch"], sort=False):
+        xs, ys = np.log(group[column].astype(float)), np.log(group.value.astype(float))
+        if len(group) < 2 or xs.nunique() < 2:
+            raise ArchbenchError(f"{case}: fewer than two distinct {column} values to fit an exponent")
+        fit = stats.linregress(xs, ys)
+        half = stats.t.ppf(0.975, len(group) - 2) * fit.stderr if len(group) > 2 else 0.0
+        out.append({"index": group.index[0], "case": case, "arch": arch, "value": fit.slope, "q1": fit.slope - half,
+                    "q3": fit.slope + half, "unit": "exponent", "n": len(group), "extra": {}, "config": {},
+                    "method": f"log-log least squares of {group.metric.iloc[0]} vs {column} over "
+                              f"{sorted(group[column].tolist())}", "rows": tuple(int(i) for i in group.index)})
+    return pd.DataFrame(out).set_index("index")

@@ -1,0 +1,1 @@
+"""Training as a kind of measuring: the trainer, corpora and tokenizers, evaluation."""

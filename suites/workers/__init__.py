@@ -1,0 +1,1 @@
+"""Processes the suites start (torchrun workers)."""

@@ -1,0 +1,60 @@
+"""Tests for run metadata: versions, CPU, git, and clean answers when there is no GPU, NVML or git."""
+import json
+import sys
+
+import pynvml
+import pytest
+import torch
+
+from harness.store import machine
+
+NVML_QUERIES = [machine.gpu_info, machine.nvml_snapshot, machine.nvml_process_memory]
+
+
+def fail_init():
+    raise pynvml.NVMLError(pynvml.NVML_ERROR_LIBRARY_NOT_FOUND)
+
+
+@pytest.mark.parametrize("query", NVML_QUERIES, ids=lambda q: q.__name__)
+def test_missing_nvml_library_is_a_clean_unavailable(monkeypatch, query):
+    monkeypatch.setattr(pynvml, "nvmlInit", fail_init)
+    answer = query()
+    assert answer["available"] is False and "NVML" in answer["reason"]
+
+
+@pytest.mark.parametrize("query", NVML_QUERIES, ids=lambda q: q.__name__)
+def test_missing_pynvml_package_is_a_clean_unavailable(monkeypatch, query):
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    answer = query()
+    assert answer["available"] is False and answer["reason"]
+
+
+def test_run_metadata_records_versions_cpu_git_and_time():
+    meta = machine.run_metadata()
+    assert meta["versions"]["torch"] == torch.__version__
+    assert meta["cpu"]["torch_threads"] == torch.get_num_threads()
+    assert meta["cpu"]["logical_cores"] >= 1 and meta["cpu"]["model"]
+    assert meta["git"]["commit"] and meta["time_utc"].endswith("+00:00")
+
+
+def test_run_metadata_is_json_serialisable():
+    meta = machine.run_metadata()
+    assert json.loads(json.dumps(meta)) == meta          # round-trips unchanged: only JSON types inside
+
+
+def test_git_state_outside_a_repository_is_nogit(tmp_path):
+    assert machine.git_state(tmp_path) == {"commit": "nogit", "short": "nogit", "dirty": None}
+
+
+def test_absent_git_binary_is_nogit(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert machine.git_state()["commit"] == "nogit"
+
+
+def test_cpu_device_label_names_the_thread_count():
+    assert machine.device_label("cpu", threads=3).endswith("×3 threads")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA answer")
+def test_cuda_device_label_without_cuda_says_unavailable():
+    assert machine.device_label("cuda").startswith("cuda: unavailable")
