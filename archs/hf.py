@@ -1,8 +1,13 @@
 """Hugging Face `config.json` -> DecoderConfig, for public models archbench rebuilds from its own components.
 
 `load_hf_config(path)` reads a local config.json (or a directory holding one); nothing is fetched. Supported
-model_type: llama, mistral, mixtral, qwen3_moe, deepseek_v3, qwen3_next. Missing optional fields take
-transformers' defaults for that model_type.
+model_type: llama, mistral, mixtral, qwen3_moe, deepseek_v3, qwen3_next. Every spelling the type's transformers
+config class accepts is read (`ALIASES`: attribute-map aliases, v4 `rope_theta`/`rope_scaling` and v5
+`rope_parameters`); two spellings that disagree are an error. A missing field that cannot change the model's size
+takes transformers' default for that model_type; one whose transformers default is a particular model's number
+(DeepSeek-V3's 256 experts, Mistral's 8 KV heads...) is required, because reading it as absent would analyse a
+different model (a DeepSeek-V3 without its expert count is not a dense model). Impossible values (zero heads,
+a zero layer frequency, NaN or non-positive eps and RoPE base) are one-line errors naming the field.
 
 Where the published model differs from what archbench builds (q/k norms, an attention output gate, router
 biases, ...), `cfg.assumptions` holds one line starting with DIFF per difference, ending in the parameters the
@@ -14,6 +19,7 @@ describes (None where it cannot be computed, e.g. while a component is missing).
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -28,31 +34,89 @@ _HF_LAYER = re.compile(r" \[HF layer ([\d,]+) params\]$")
 _EPS = {"mixtral": 1e-5}
 _THETA = {"mixtral": 1e6}
 _ROTARY = {"qwen3_next": 0.25}
+# Every spelling a model type's transformers config class accepts for one field: its `attribute_map` aliases
+# and the names transformers 4 and 5 write (Qwen3-MoE's `num_experts` became `num_local_experts` in v5).
+# canonical name -> other spellings. tests/archs/test_hf.py checks this against the installed transformers.
+ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "mixtral": {"num_local_experts": ("num_experts",)},
+    "qwen3_moe": {"num_experts": ("num_local_experts",)},
+    "deepseek_v3": {"n_routed_experts": ("num_local_experts",), "num_nextn_predict_layers": ("num_mtp_layers",)},
+}
+# transformers fills a missing num_key_value_heads with a fixed number for these types (8, 8, 4, 2), not with
+# num_attention_heads: absent, the count is unknowable, so the field is required
+_KV_HEADS_REQUIRED = ("mistral", "mixtral", "qwen3_moe", "qwen3_next")
 _KINDS = {int: "an integer", float: "a number", bool: "a boolean", list: "a list", dict: "an object", str: "a string"}
 
 
 class _Fields:
-    """Typed access to one config.json; every error is one line naming the file."""
+    """Typed, validated access to one config.json under every spelling its model type accepts; every error is
+    one line naming the file. Integers must be >= `least` (default 1), numbers finite and > `least` (default
+    >= 0 when `least` is given, > 0 when not): an impossible value fails here, not as a division by zero later."""
 
-    def __init__(self, raw: dict, path: Path):
-        self.raw, self.path, self.type = raw, path, raw.get("model_type")
+    def __init__(self, raw: dict, path: Path, model_type=None, prefix: str = ""):
+        self.raw, self.path, self.prefix = raw, path, prefix
+        self.type = raw.get("model_type") if model_type is None else model_type
+        self.aliases = ALIASES.get(self.type, {}) if isinstance(self.type, str) else {}
 
     def fail(self, msg: str):
         raise ArchbenchError(f"{self.path}: {msg}")
 
-    def req(self, key: str, kind=int):
-        if self.raw.get(key) is None:
-            self.fail(f"required field {key!r} is missing (model_type {self.type!r})")
-        return self.get(key, None, kind)
+    def nested(self, key: str) -> _Fields:
+        """The object field `key` (empty when absent) with the same checks, its fields named `key.<name>`."""
+        return _Fields(self.get(key, None, dict) or {}, self.path, self.type, f"{self.prefix}{key}.")
 
-    def get(self, key: str, default, kind=int):
-        value = self.raw.get(key)
-        if value is None:
+    def spellings(self, key: str) -> tuple[str, ...]:
+        return (key, *self.aliases.get(key, ()))
+
+    def lookup(self, key: str) -> tuple[str, object] | None:
+        """`(spelling, value)` of `key` under whichever accepted spelling the file uses (null counts as absent);
+        two spellings with different values are an error."""
+        found = [(name, self.raw[name]) for name in self.spellings(key) if self.raw.get(name) is not None]
+        if len({json.dumps(value, sort_keys=True) for _, value in found}) > 1:
+            self.fail(" and ".join(f"field {self.prefix + n!r} = {v!r}" for n, v in found)
+                      + " spell the same setting and disagree")
+        return found[0] if found else None
+
+    def _name(self, key: str) -> str:
+        others = self.aliases.get(key, ())
+        return f"{self.prefix + key!r}" + (f" (or {', '.join(repr(o) for o in others)})" if others else "")
+
+    def req(self, key: str, kind=int, least=None):
+        """A field whose absence would change the model's count: missing or null is an error naming it."""
+        if self.lookup(key) is None:
+            self.fail(f"required field {self._name(key)} is missing (model_type {self.type!r}); archbench "
+                      "does not guess what sets the model's size or kind")
+        return self.get(key, None, kind, least)
+
+    def present(self, key: str, kind=int, least=None):
+        """A field that must be written out but may be null (e.g. DeepSeek's q_lora_rank: null = no q LoRA)."""
+        if not any(name in self.raw for name in self.spellings(key)):
+            self.req(key, kind, least)
+        return self.get(key, None, kind, least)
+
+    def get(self, key: str, default, kind=int, least=None):
+        hit = self.lookup(key)
+        if hit is None:
             return default
-        ok = isinstance(value, (int, float) if kind is float else kind) and (kind is bool or not isinstance(value, bool))
-        if not ok:
-            self.fail(f"field {key!r} must be {_KINDS[kind]}, got {value!r}")
-        return float(value) if kind is float else value
+        name, value = hit
+        if not isinstance(value, (int, float) if kind is float else kind) or \
+                (kind is not bool and isinstance(value, bool)):
+            self.fail(f"field {self.prefix + name!r} must be {_KINDS[kind]}, got {value!r}")
+        if kind is float:
+            value = float(value)
+            if not math.isfinite(value) or (value <= 0 if least is None else value < least):
+                bound = "> 0" if least is None else f">= {least}"
+                self.fail(f"field {self.prefix + name!r} must be a finite number {bound}, got {value!r}")
+        elif kind is int and value < (1 if least is None else least):
+            self.fail(f"field {self.prefix + name!r} must be an integer >= {1 if least is None else least}, "
+                      f"got {value!r}")
+        return value
+
+    def int_list(self, key: str, least: int = 0) -> list[int]:
+        values = self.get(key, [], list)
+        if any(type(v) is not int or v < least for v in values):
+            self.fail(f"field {self.prefix + key!r} must list integers >= {least}, got {values!r}")
+        return values
 
 
 def _read(path: Path) -> _Fields:
@@ -74,17 +138,29 @@ def _diff(notes: list, text: str, params: int | None = 0) -> None:
     notes.append(f"{DIFF}{text}" + ("" if params is None else f" [{params:+,} params]"))
 
 
+def _one_of(f: _Fields, spelled: list[tuple[str, float | None]]) -> float | None:
+    """The value of a setting that config.json may write in several places; places that disagree are an error."""
+    given = [(name, value) for name, value in spelled if value is not None]
+    if len({value for _, value in given}) > 1:
+        f.fail(" and ".join(f"field {name!r} = {value!r}" for name, value in given)
+               + " spell the same setting and disagree")
+    return given[0][1] if given else None
+
+
 def _rope(f: _Fields, notes: list) -> tuple[float, float]:
-    """rope_theta and partial_rotary_factor, top level or inside rope_parameters (transformers >= 5)."""
-    params = f.get("rope_parameters", None, dict) or {}
-    theta = f.get("rope_theta", None, float) or params.get("rope_theta") or _THETA.get(f.type, 10000.0)
-    rotary = (f.get("partial_rotary_factor", None, float) or params.get("partial_rotary_factor")
-              or _ROTARY.get(f.type, 1.0))
-    scaling = f.get("rope_scaling", None, dict) or params
-    kind = scaling.get("rope_type", scaling.get("type"))
+    """rope_theta and partial_rotary_factor: top level (transformers 4) or inside rope_parameters (transformers 5,
+    which also reads the v4 `rope_scaling` object as rope_parameters)."""
+    if f.lookup("rope_parameters") and f.lookup("rope_scaling"):
+        f.fail("fields 'rope_parameters' and 'rope_scaling' are both set: transformers reads only one of them")
+    params = f.nested("rope_parameters" if f.lookup("rope_parameters") else "rope_scaling")
+    theta = _one_of(f, [("rope_theta", f.get("rope_theta", None, float)),
+                        (f"{params.prefix}rope_theta", params.get("rope_theta", None, float))])
+    rotary = _one_of(f, [("partial_rotary_factor", f.get("partial_rotary_factor", None, float)),
+                         (f"{params.prefix}partial_rotary_factor", params.get("partial_rotary_factor", None, float))])
+    kind = params.get("rope_type", None, str) or params.get("type", None, str)
     if kind not in (None, "default"):
         _diff(notes, f"rope_scaling {kind!r} is not modelled: archbench's RoPE is unscaled (no parameters)")
-    return float(theta), float(rotary)
+    return theta or _THETA.get(f.type, 10000.0), rotary or _ROTARY.get(f.type, 1.0)
 
 
 def _topk_note(f: _Fields, notes: list) -> None:
@@ -106,27 +182,27 @@ def _dense(f, kw, notes):
 
 def _mixtral(f, kw, notes):
     moe = MoEConfig(n_experts=f.req("num_local_experts"), top_k=f.req("num_experts_per_tok"),
-                    expert_dim=kw["ffn_dim"], aux_loss_coef=f.get("router_aux_loss_coef", 0.001, float))
+                    expert_dim=kw["ffn_dim"], aux_loss_coef=f.get("router_aux_loss_coef", 0.001, float, 0))
     return [LayerSpec(ffn="moe", window=f.get("sliding_window", None))] * kw["n_layers"], {"moe": moe}
 
 
 def _qwen_moe(f, n: int, shared: int = 0) -> tuple[list[bool], MoEConfig | None]:
     """Which layers are MoE (mlp_only_layers, decoder_sparse_step) and the MoEConfig, if any layer is."""
-    experts, step = f.req("num_experts"), f.get("decoder_sparse_step", 1)
-    dense = set(f.get("mlp_only_layers", [], list))
+    experts, step = f.req("num_experts", least=0), f.get("decoder_sparse_step", 1)   # 0 experts: all dense
+    dense = set(f.int_list("mlp_only_layers"))
     is_moe = [experts > 0 and i not in dense and (i + 1) % step == 0 for i in range(n)]
     if not any(is_moe):
         return is_moe, None
     return is_moe, MoEConfig(n_experts=experts, top_k=f.req("num_experts_per_tok"),
                              expert_dim=f.req("moe_intermediate_size"), n_shared=1 if shared else 0,
-                             shared_dim=shared or None, aux_loss_coef=f.get("router_aux_loss_coef", 0.001, float))
+                             shared_dim=shared or None, aux_loss_coef=f.get("router_aux_loss_coef", 0.001, float, 0))
 
 
 def _qwen3_moe(f, kw, notes):
     n = kw["n_layers"]
     is_moe, moe = _qwen_moe(f, n)
     window = f.get("sliding_window", None) if f.get("use_sliding_window", False, bool) else None
-    full = f.get("max_window_layers", n)                    # Qwen: the first max_window_layers layers attend fully
+    full = f.get("max_window_layers", n, least=0)           # Qwen: the first max_window_layers layers attend fully
     layers = [LayerSpec(ffn="moe" if m else "swiglu", window=window if i >= full else None)
               for i, m in enumerate(is_moe)]
     K = kw["head_dim"] or kw["dim"] // kw["n_heads"]
@@ -137,11 +213,14 @@ def _qwen3_moe(f, kw, notes):
 
 def _deepseek_v3(f, kw, notes):
     n, V, D = kw["n_layers"], kw["vocab_size"], kw["dim"]
-    experts, first, freq = f.get("n_routed_experts", 0), f.get("first_k_dense_replace", 0), f.get("moe_layer_freq", 1)
+    # transformers' defaults for these (256 experts, 3 dense layers, 1 shared expert, 1 MTP layer, q LoRA 1536)
+    # describe one model; a config.json without them is not that model, so each is required
+    experts, first = f.req("n_routed_experts", least=0), f.req("first_k_dense_replace", least=0)
+    freq = f.get("moe_layer_freq", 1)
     is_moe = [experts > 0 and i >= first and i % freq == 0 for i in range(n)]
     kw.update(n_kv_heads=None, head_dim=None)                # MLA: the head dims come from MLAConfig
-    depth = f.get("num_nextn_predict_layers", 0)
-    extra = {"mla": MLAConfig(kv_lora_rank=f.req("kv_lora_rank"), q_lora_rank=f.get("q_lora_rank", None),
+    depth = f.req("num_nextn_predict_layers", least=0)
+    extra = {"mla": MLAConfig(kv_lora_rank=f.req("kv_lora_rank"), q_lora_rank=f.present("q_lora_rank"),
                               qk_nope_dim=f.req("qk_nope_head_dim"), qk_rope_dim=f.req("qk_rope_head_dim"),
                               v_head_dim=f.req("v_head_dim")),
              "mtp": MTPConfig(depth=depth, with_block=True) if depth else None}
@@ -150,7 +229,7 @@ def _deepseek_v3(f, kw, notes):
         if scoring not in ("softmax", "sigmoid"):
             f.fail(f"scoring_func {scoring!r} is not supported; supported: softmax, sigmoid")
         extra["moe"] = MoEConfig(n_experts=experts, top_k=f.req("num_experts_per_tok"),
-                                 expert_dim=f.req("moe_intermediate_size"), n_shared=f.get("n_shared_experts", 0),
+                                 expert_dim=f.req("moe_intermediate_size"), n_shared=f.req("n_shared_experts", least=0),
                                  shared_dim=f.req("moe_intermediate_size"), router=scoring)
         if f.get("topk_method", "", str) == "noaux_tc":      # one bias per expert in every MoE layer, MTP's too
             _diff(notes, "the router's e_score_correction_bias (auxiliary-loss-free balancing) is not built; "
@@ -169,7 +248,7 @@ def _deepseek_v3(f, kw, notes):
 
 def _qwen3_next(f, kw, notes):
     n, D, H = kw["n_layers"], kw["dim"], kw["n_heads"]
-    K = kw["head_dim"] or D // H
+    K = f.req("head_dim")                                    # transformers' default is 256, not dim / heads
     types = f.get("layer_types", None, list)
     if types is None:                                        # transformers: every interval-th layer attends fully
         every = f.get("full_attention_interval", 4)
@@ -177,7 +256,7 @@ def _qwen3_next(f, kw, notes):
     mixers = {"linear_attention": "gdn", "full_attention": "attn"}
     if len(types) != n or not set(types) <= set(mixers):
         f.fail(f"layer_types must list {n} of {', '.join(mixers)}, got {types!r}")
-    shared = f.get("shared_expert_intermediate_size", 0)
+    shared = f.req("shared_expert_intermediate_size", least=0)   # transformers' default: 512
     is_moe, moe = _qwen_moe(f, n, shared)
     kh, vh = f.req("linear_num_key_heads"), f.req("linear_num_value_heads")
     kd, vd, conv = f.req("linear_key_head_dim"), f.req("linear_value_head_dim"), f.get("linear_conv_kernel_dim", 4)
@@ -219,14 +298,16 @@ def load_hf_config(path: str | Path) -> DecoderConfig:
         f.fail(f"hidden_act {act!r} is not supported: archbench's gated FFN is SwiGLU (silu)")
     notes = [f"from Hugging Face {f.path.name} (model_type {f.type})"]
     heads = f.req("num_attention_heads")
-    kv = f.get("num_key_value_heads", heads)
+    kv = f.req("num_key_value_heads") if f.type in _KV_HEADS_REQUIRED else f.get("num_key_value_heads", heads)
     theta, rotary = _rope(f, notes)
     bias = f.get("attention_bias", False, bool)
     if bias or f.get("mlp_bias", False, bool):
         _diff(notes, "attention_bias/mlp_bias: archbench has one bias flag for attention and FFN", None)
-    kw = dict(vocab_size=f.req("vocab_size"), dim=f.req("hidden_size"), n_layers=f.req("num_hidden_layers"),
+    dim, head_dim = f.req("hidden_size"), f.get("head_dim", None)
+    kw = dict(vocab_size=f.req("vocab_size"), dim=dim, n_layers=f.req("num_hidden_layers"),
               n_heads=heads, ffn_dim=f.req("intermediate_size"), n_kv_heads=None if kv == heads else kv,
-              head_dim=f.get("head_dim", None), norm_eps=f.get("rms_norm_eps", _EPS.get(f.type, 1e-6), float),
+              head_dim=None if head_dim == dim / heads else head_dim,    # transformers 5 writes the default out
+              norm_eps=f.get("rms_norm_eps", _EPS.get(f.type, 1e-6), float),
               rope_theta=theta, rope_fraction=rotary, max_seq_len=f.get("max_position_embeddings", 4096),
               tie_embeddings=f.get("tie_word_embeddings", False, bool), bias=bias)
     layers, extra = _FAMILIES[f.type](f, kw, notes)

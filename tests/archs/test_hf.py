@@ -181,7 +181,7 @@ def test_a_missing_field_is_named_with_the_file(tmp_path, name, field):
     raw = json.loads((FIXTURES / f"{name}.json").read_text())
     del raw[field]
     path = write(tmp_path, raw)
-    with pytest.raises(ArchbenchError, match=f"required field '{field}' is missing") as err:
+    with pytest.raises(ArchbenchError, match=f"required field '{field}'.* is missing") as err:
         load_hf_config(path)
     assert str(path) in str(err.value)
 
@@ -215,3 +215,105 @@ def test_a_non_silu_activation_is_refused(tmp_path):
     raw = dict(json.loads((FIXTURES / "llama-2-7b.json").read_text()), hidden_act="gelu")
     with pytest.raises(ArchbenchError, match="hidden_act 'gelu' is not supported"):
         load_hf_config(write(tmp_path, raw))
+
+
+# ---------------------------------------------------------------- spellings, missing fields, impossible values
+SPELLINGS = FIXTURES / "spellings"       # `<fixture>--<how it is spelled>.json`: the same model, written otherwise
+
+
+def same_model(a, b) -> bool:
+    """Equal configs apart from the first note, which names the file."""
+    return replace(a, assumptions=a.assumptions[1:]) == replace(b, assumptions=b.assumptions[1:])
+
+
+def edited(tmp_path: Path, name: str, **changes) -> Path:
+    """The fixture `name` with fields set (a value of DELETE removes the field)."""
+    raw = json.loads((FIXTURES / f"{name}.json").read_text())
+    for key, value in changes.items():
+        raw.pop(key, None) if value is DELETE else raw.__setitem__(key, value)
+    return write(tmp_path, raw)
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize("path", sorted(SPELLINGS.glob("*.json")), ids=lambda p: p.stem)
+def test_every_spelling_transformers_accepts_gives_the_same_model(path):
+    assert same_model(load_hf_config(path), load(path.stem.split("--")[0]))
+
+
+def test_deepseek_v3_spelled_with_num_local_experts_keeps_its_experts_and_its_count():
+    aliased = load_hf_config(SPELLINGS / "deepseek-v3--num_local_experts.json")
+    assert aliased.moe.n_experts == 256 and aliased.mtp.depth == 1
+    assert analytic.params(aliased) == analytic.params(load("deepseek-v3"))
+
+
+def test_qwen3_moe_saved_by_transformers_5_loads_like_the_published_file():
+    raw = json.loads((SPELLINGS / "qwen3-30b-a3b--transformers5.json").read_text())
+    assert "num_local_experts" in raw and "rope_parameters" in raw and "num_experts" not in raw
+    cfg = load_hf_config(SPELLINGS / "qwen3-30b-a3b--transformers5.json")
+    assert cfg.moe.n_experts == 128 and cfg.rope_theta == 1e6
+
+
+def test_two_spellings_that_disagree_are_an_error(tmp_path):
+    path = edited(tmp_path, "deepseek-v3", num_local_experts=64)
+    with pytest.raises(ArchbenchError, match="'n_routed_experts' = 256 and field 'num_local_experts' = 64"):
+        load_hf_config(path)
+    path = edited(tmp_path, "qwen3-30b-a3b", rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    with pytest.raises(ArchbenchError, match="'rope_theta' = 1000000.0 and field 'rope_parameters.rope_theta'"):
+        load_hf_config(path)
+
+
+@pytest.mark.parametrize("name, field", [
+    ("deepseek-v3", "n_routed_experts"), ("deepseek-v3", "first_k_dense_replace"), ("deepseek-v3", "n_shared_experts"),
+    ("deepseek-v3", "num_nextn_predict_layers"), ("deepseek-v3", "q_lora_rank"),
+    ("mistral-7b-v0.1", "num_key_value_heads"), ("qwen3-30b-a3b", "num_key_value_heads"),
+    ("qwen3-next-80b-a3b", "head_dim"), ("qwen3-next-80b-a3b", "shared_expert_intermediate_size"),
+])
+def test_a_missing_field_whose_default_would_change_the_model_is_required(tmp_path, name, field):
+    with pytest.raises(ArchbenchError, match=f"required field '{field}'.* is missing"):
+        load_hf_config(edited(tmp_path, name, **{field: DELETE}))
+
+
+def test_null_q_lora_rank_means_no_query_compression(tmp_path):
+    assert load_hf_config(edited(tmp_path, "deepseek-v3", q_lora_rank=None)).mla.q_lora_rank is None
+
+
+@pytest.mark.parametrize("name, changes, message", [
+    ("llama-2-7b", {"num_attention_heads": 0}, "'num_attention_heads' must be an integer >= 1, got 0"),
+    ("llama-2-7b", {"num_hidden_layers": -2}, "'num_hidden_layers' must be an integer >= 1, got -2"),
+    ("llama-2-7b", {"rms_norm_eps": float("nan")}, "'rms_norm_eps' must be a finite number > 0, got nan"),
+    ("llama-2-7b", {"rms_norm_eps": 0}, "'rms_norm_eps' must be a finite number > 0, got 0.0"),
+    ("llama-2-7b", {"rope_theta": -10000.0}, "'rope_theta' must be a finite number > 0"),
+    ("llama-2-7b", {"rope_parameters": {"rope_theta": 0}}, "'rope_parameters.rope_theta' must be a finite number > 0"),
+    ("llama-2-7b", {"rope_theta": float("inf")}, "'rope_theta' must be a finite number > 0, got inf"),
+    ("deepseek-v3", {"moe_layer_freq": 0}, "'moe_layer_freq' must be an integer >= 1, got 0"),
+    ("qwen3-30b-a3b", {"decoder_sparse_step": 0}, "'decoder_sparse_step' must be an integer >= 1, got 0"),
+    ("qwen3-next-80b-a3b", {"full_attention_interval": 0}, "'full_attention_interval' must be an integer >= 1"),
+    ("qwen3-30b-a3b", {"mlp_only_layers": [1, "2"]}, "'mlp_only_layers' must list integers >= 0"),
+    ("mixtral-8x7b", {"num_key_value_heads": 0}, "'num_key_value_heads' must be an integer >= 1, got 0"),
+    ("qwen3-next-80b-a3b", {"partial_rotary_factor": 0}, "'partial_rotary_factor' must be a finite number > 0"),
+    ("deepseek-v3", {"n_routed_experts": -1}, "'n_routed_experts' must be an integer >= 0, got -1"),
+])
+def test_impossible_values_are_one_line_errors_naming_the_field(tmp_path, name, changes, message):
+    with pytest.raises(ArchbenchError) as err:
+        load_hf_config(edited(tmp_path, name, **changes))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_alias_table_covers_every_attribute_map_of_the_installed_transformers():
+    transformers = pytest.importorskip("transformers", reason="transformers is an optional extra: pip install '.[hf]'")
+    from archs.hf import ALIASES
+    for model_type in SUPPORTED:
+        config_class = transformers.CONFIG_MAPPING[model_type]
+        for alias, canonical in getattr(config_class, "attribute_map", {}).items():
+            groups = [{name, *others} for name, others in ALIASES.get(model_type, {}).items()]
+            assert any({alias, canonical} <= group for group in groups), (model_type, alias, canonical)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_config_saved_by_the_installed_transformers_loads_as_the_same_model(tmp_path, name):
+    transformers = pytest.importorskip("transformers", reason="transformers is an optional extra: pip install '.[hf]'")
+    raw = json.loads((FIXTURES / f"{name}.json").read_text())
+    saved = transformers.CONFIG_MAPPING[raw.pop("model_type")](**raw).to_json_string(use_diff=False)
+    assert same_model(load_hf_config(write(tmp_path, saved)), load(name))
