@@ -62,6 +62,12 @@ METRICS: dict[str, Metric] = {
     "reference_loss": Metric("nats", False, "uniform / unigram loss on the same data, for scale"),
     "tv_distance": Metric("ratio", False, "total-variation distance between two distributions"),
     "padding_efficiency": Metric("ratio", True, "real tokens / padded tokens"),
+    "activation_bytes": Metric("bytes", False, "bytes autograd keeps for the backward pass (saved-tensor hooks)"),
+    "count": Metric("count", None, "a count of events or items (what is counted in case and method)"),
+    "signal_scale": Metric("ratio", None, "RMS of a signal after a stack of layers / before it"),
+    # published models and papers (suite public_models)
+    "config_value": Metric("value", None, "a number from a published model configuration (field in case)"),
+    "has_component": Metric("flag", None, "1 if the published model or paper has the component in case, else 0"),
     # document figures (suite doc_figures)
     "size_ratio": Metric("ratio", None, "parameters of one model (or part) / another's (which one in case)"),
     "n_experts": Metric("experts", None, "routed experts per MoE layer that reach a target size (shape F = width)"),
