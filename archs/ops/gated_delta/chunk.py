@@ -51,14 +51,12 @@ def _to_chunks(x: torch.Tensor, C: int) -> torch.Tensor:
     return x.reshape(x.shape[0], B * H, C, *x.shape[4:]).contiguous()  # [N, B·H, C, *]
 
 
-def _segment(q, k, v, g, beta, state: torch.Tensor, scale: float, C: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The chunked rule over one stretch of tokens (padded to whole chunks), in fp32.
+def _segment(q, k, v, gb, state: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The chunked rule over one stretch of whole chunks, in fp32.
 
-    q, k: [B, t, H, K]; v: [B, t, H, V]; g, beta: [B, t, H]; state: [B·H, K, V] at the stretch's start.
-    Returns (o: [B, N, C, H, V], a strided view, N·C >= t; state at the stretch's end)."""
-    B, _, H, V = v.shape
-    q, k, v = _to_chunks(q, C), _to_chunks(k, C), _to_chunks(v, C)       # [N, BH, C, K|V]
-    gb = _to_chunks(torch.stack([g, beta], dim=-1), C)                   # [N, BH, C, 2]: one copy for both
+    q, k: [N, B·H, C, K]; v: [N, B·H, C, V]; gb: [N, B·H, C, 2] (g, beta) in the layout of `_to_chunks`;
+    state: [B·H, K, V] at the stretch's start. Returns (o: [N, B·H, C, V], state at the stretch's end)."""
+    C = q.shape[2]
     g, beta = gb[..., :1], gb[..., 1:]                                  # [N, BH, C, 1] each
 
     gam = g.cumsum(2)                                                   # γ_i: [N, BH, C, 1]
@@ -93,8 +91,7 @@ def _segment(q, k, v, g, beta, state: torch.Tensor, scale: float, C: int) -> tup
         state = torch.addcmul(torch.bmm(kt_n, u), state, cd_n)          # S_C = e^{γ_C} S0 + K_outᵀ U
     s0, u = torch.stack(starts), torch.stack(news)                      # [N, BH, K, V], [N, BH, C, V]
     o = torch.baddbmm((q_in @ s0).flatten(0, 1), attn.flatten(0, 1), u.flatten(0, 1), alpha=scale)
-    o = o.view(-1, B, H, C, V)                                          # scale·(e^γ Q) S0 + scale·attn U
-    return o.permute(1, 0, 3, 2, 4), state                              # [B, N, C, H, V]
+    return o.view(u.shape), state                                       # scale·(e^γ Q) S0 + scale·attn U
 
 
 def chunk_gated_delta_rule(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, g: torch.Tensor,
@@ -113,18 +110,19 @@ def chunk_gated_delta_rule(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, g:
     scale = K ** -0.5 if scale is None else scale
     state = (q.new_zeros(B * H, K, V, dtype=torch.float32) if initial_state is None
              else initial_state.float().reshape(B * H, K, V))               # [BH, K, V]
-    # Walk the sequence in segments of whole chunks, about SEGMENT_TOKEN_HEADS token-heads each, carrying the
-    # state: a segment's temporaries then stay cache-sized and time grows linearly with T (one pass over all
-    # chunks at once measured ~2x slower per token at T = 16384 than at T = 1024 on a 2-core CPU).
-    seg = max(1, SEGMENT_TOKEN_HEADS // (B * H * C)) * C                  # tokens per segment
+    if T == 0:
+        return v.new_zeros(B, 0, H, V), (state.reshape(B, H, K, V) if output_final_state else None)
+    # Reshape every input to chunks once, then walk them in segments of about SEGMENT_TOKEN_HEADS token-heads,
+    # carrying the state: a segment's temporaries stay cache-sized, so time grows linearly with T (one pass over
+    # all chunks at once measured ~2x slower per token at T = 16384 than at T = 1024 on a 2-core CPU). The
+    # segments are views from one `split`, whose backward concatenates their gradients once; slicing the inputs
+    # per segment made each slice's backward write a zero gradient of the full input, O(T²/segment) in all.
+    chunked = [_to_chunks(x, C) for x in (q, k, v, torch.stack([g, beta], dim=-1))]   # [N, BH, C, K|V|2]
+    per_segment = max(1, SEGMENT_TOKEN_HEADS // (B * H * C))              # chunks per segment
     outs = []
-    for t0 in range(0, T, seg):
-        o, state = _segment(q[:, t0:t0 + seg], k[:, t0:t0 + seg], v[:, t0:t0 + seg], g[:, t0:t0 + seg],
-                            beta[:, t0:t0 + seg], state, scale, C)
-        outs.append(o)
-    if not outs:                                                        # T = 0
-        o = v.new_zeros(B, 0, H, V)
-    else:                                                               # one copy into [B, T, H, V] order
-        o = torch.cat(outs, dim=1).reshape(B, -1, H, V)[:, :T]          # [B, N, C, H, V] -> [B, T, H, V]
+    for q_s, k_s, v_s, gb_s in zip(*(x.split(per_segment) for x in chunked)):
+        o, state = _segment(q_s, k_s, v_s, gb_s, state, scale)
+        outs.append(o.view(-1, B, H, C, V).permute(1, 0, 3, 2, 4))      # [B, n, C, H, V], a view
+    o = torch.cat(outs, dim=1).reshape(B, -1, H, V)[:, :T]              # one copy into [B, T, H, V] order
     final = state.reshape(B, H, K, V) if output_final_state else None
     return o.to(out_dtype), final
