@@ -40,13 +40,19 @@ def dense_mask(mask_mod, B: int, T: int, S: int, device) -> torch.Tensor:
 
 
 def sdpa(q, k, v, mask_mod, causal_only: bool) -> torch.Tensor:
-    """q: [B, H, T, K], k/v: [B, H_kv, S, K]; GQA by repeating kv heads inside SDPA (enable_gqa)."""
-    B, _, T, _ = q.shape
-    S = k.shape[2]
-    gqa = bool(q.shape[1] != k.shape[1])         # a tensor under JIT tracing (fvcore)
+    """q: [B, H, T, K], k/v: [B, H_kv, S, K]; GQA by repeating kv heads inside SDPA (enable_gqa), except for one
+    query per head (decoding): then the H/H_kv query heads that share a KV head become query rows of that head, so
+    its keys and values are read once instead of repeated per query head (a copy of the cache on CPU: GQA decoding
+    at 16k tokens measured 2.2x slower that way)."""
+    B, H, T, _ = q.shape
+    S, H_kv = k.shape[2], k.shape[1]
+    gqa = bool(H != H_kv)                        # a tensor under JIT tracing (fvcore)
     if causal_only and T == S:
         return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=gqa)
     mask = dense_mask(mask_mod, B, T, S, q.device)
+    if gqa and T == 1:                           # the mask [B, 1, 1, S] is the same for every row
+        y = F.scaled_dot_product_attention(q.reshape(B, H_kv, H // H_kv, q.shape[-1]), k, v, attn_mask=mask)
+        return y.reshape(B, H, 1, v.shape[-1])
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=gqa)
 
 
@@ -109,8 +115,9 @@ class Attention(nn.Module):
         rot = int(K * cfg.rope_fraction)
         self.rope = RotaryEmbedding(rot, cfg.rope_theta) if cfg.position == "rope" else None
 
-    def new_cache(self) -> KVCache:
-        return KVCache(window=self.window)
+    def new_cache(self, capacity: int = 0) -> KVCache:
+        """An empty cache; `capacity` tokens (e.g. prompt + generation length) are allocated on the first call."""
+        return KVCache(window=self.window, capacity=capacity)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, doc_ids: torch.Tensor | None = None):
         """x: [B, T, D] -> [B, T, D]. With a cache, x holds the tokens after cache.pos."""

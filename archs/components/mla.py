@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archs.components.attention import attended_pairs, cache_tokens, dense_mask, make_mask_mod
-from archs.components.cache import Cache, append_windowed
+from archs.components.cache import Cache, TokenBuffer
 from archs.components.norms import RMSNorm
 from archs.components.rope import RotaryEmbedding
 
@@ -34,18 +34,38 @@ ATTN_IMPLS = ("naive", "absorbed")
 
 @dataclass
 class MLACache(Cache):
-    """The normalised latent [B, S, C] and the roped shared key [B, S, R]: nothing per head. With `window`,
-    only the last window-1 tokens are kept, as in `KVCache`."""
-    latent: torch.Tensor | None = None
-    k_rope: torch.Tensor | None = None
+    """Per token, the normalised latent (C numbers) and the roped shared key (R): nothing per head. Stored side by
+    side, [B, S, C+R] (the absorbed path attends over exactly that), in a preallocated TokenBuffer; `latent`
+    [B, S, C] and `k_rope` [B, S, R] are views of it. With `window`, only the last window-1 tokens are kept, as in
+    `KVCache`."""
+    rank: int = 0                                    # C: where the latent ends and the rope key begins
     window: int | None = None
+    capacity: int = 0
+    buffer: TokenBuffer | None = None
 
-    def append(self, latent: torch.Tensor, k_rope: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Adds the new tokens; returns everything attention needs now (before trimming)."""
-        (lat_all, rope_all), (self.latent, self.k_rope) = append_windowed(
-            (self.latent, self.k_rope), (latent, k_rope), 1, self.window)
-        self.pos += latent.shape[1]
-        return lat_all, rope_all
+    def __post_init__(self):
+        self.buffer = self.buffer or TokenBuffer(dim=1, window=self.window, capacity=self.capacity)
+
+    def tensors(self) -> list[torch.Tensor]:
+        """The latent and the rope key (what the analytic formula counts), as views of the one buffer."""
+        if not self.buffer.storage:
+            return []
+        kv, = self.buffer.views()
+        return [kv[..., :self.rank], kv[..., self.rank:]]
+
+    @property
+    def latent(self) -> torch.Tensor | None:
+        return self.tensors()[0] if self.buffer.storage else None
+
+    @property
+    def k_rope(self) -> torch.Tensor | None:
+        return self.tensors()[1] if self.buffer.storage else None
+
+    def append(self, kv: torch.Tensor) -> torch.Tensor:
+        """Adds the new tokens' [B, T, C+R]; returns every token attention needs now, [B, S, C+R] (before a
+        window trims the front)."""
+        self.pos += kv.shape[1]
+        return self.buffer.append((kv,))[0]
 
 
 class MLA(nn.Module):
@@ -71,8 +91,9 @@ class MLA(nn.Module):
         # RoPE would make W_uk position-dependent and un-absorbable, hence the separate rope part (V2 §2.1.3)
         self.rotary = RotaryEmbedding(self.rope_dim, cfg.rope_theta) if cfg.position == "rope" else None
 
-    def new_cache(self) -> MLACache:
-        return MLACache(window=self.window)
+    def new_cache(self, capacity: int = 0) -> MLACache:
+        """An empty cache; `capacity` tokens (e.g. prompt + generation length) are allocated on the first call."""
+        return MLACache(rank=self.rank, window=self.window, capacity=capacity)
 
     def _rope(self, x: torch.Tensor, start: int) -> torch.Tensor:
         return x if self.rotary is None else self.rotary(x, start)
@@ -104,41 +125,50 @@ class MLA(nn.Module):
         latent, k_rope = self.wkv_a(x).split([self.rank, self.rope_dim], dim=-1)
         latent = self.kv_norm(latent)                                         # [B, T, C]
         k_rope = self._rope(k_rope[:, None], start)[:, 0]                     # [B, T, R]: one key for all heads
+        kv = torch.cat([latent, k_rope], dim=-1)                              # [B, T, C+R]: what the cache keeps
         if cache is not None:
-            latent, k_rope = cache.append(latent, k_rope)                     # [B, S, C], [B, S, R]
-        S = latent.shape[1]
+            kv = cache.append(kv)                                             # [B, S, C+R]
+        S = kv.shape[1]
         key_offset = start + T - S                                            # the cache holds the last S tokens
         mask = None                                                           # None: plain causal, T == S
         if self.window is not None or doc_ids is not None or T != S:
             # one mask definition for every mixer: attention.make_mask_mod, materialised for SDPA
             mask = dense_mask(make_mask_mod(start - key_offset, self.window, doc_ids), B, T, S, x.device)
         if self.attn_impl == "naive":
-            out = self._naive(q_nope, q_rope, latent, k_rope, mask)
+            out = self._naive(q_nope, q_rope, kv, mask)
         else:
-            out = self._absorbed(q_nope, q_rope, latent, k_rope, mask)
+            out = self._absorbed(q_nope, q_rope, kv, mask)
         return self.wo(out.transpose(1, 2).reshape(B, T, self.n_heads * self.v_dim))
 
-    def _naive(self, q_nope, q_rope, latent, k_rope, mask) -> torch.Tensor:
+    def _naive(self, q_nope, q_rope, kv, mask) -> torch.Tensor:
         """Materialise per-head keys and values from the latent (the whole cache, at every decode step)."""
-        B, S, _ = latent.shape
-        kv = self.wkv_b(latent).view(B, S, self.n_heads, self.nope + self.v_dim).transpose(1, 2)
-        k_nope, v = kv.split([self.nope, self.v_dim], dim=-1)                 # [B, H, S, N], [B, H, S, V]
+        B, S, _ = kv.shape
+        latent, k_rope = kv.split([self.rank, self.rope_dim], dim=-1)       # [B, S, C], [B, S, R]
+        up = self.wkv_b(latent).view(B, S, self.n_heads, self.nope + self.v_dim).transpose(1, 2)
+        k_nope, v = up.split([self.nope, self.v_dim], dim=-1)                 # [B, H, S, N], [B, H, S, V]
         k = torch.cat([k_nope, k_rope[:, None].expand(B, self.n_heads, S, self.rope_dim)], dim=-1)
         q = torch.cat([q_nope, q_rope], dim=-1)                               # [B, H, T, N+R]
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None,
                                               scale=self.scale)   # [B, H, T, V]
 
-    def _absorbed(self, q_nope, q_rope, latent, k_rope, mask) -> torch.Tensor:
+    def _absorbed(self, q_nope, q_rope, kv, mask) -> torch.Tensor:
         """q_nope·k_nope = q_nope·(W_uk c) = (W_uk^T q_nope)·c, and p·(W_uv c) = W_uv (p·c): attend over c."""
-        B, S, _ = latent.shape
+        B, S, _ = kv.shape
         w_uk, w_uv = self._up_weights()
         q_lat = torch.einsum("bhtn,hnc->bhtc", q_nope, w_uk)                  # [B, H, T, C]
         q = torch.cat([q_lat, q_rope], dim=-1)                                # [B, H, T, C+R]
-        k = torch.cat([latent, k_rope], dim=-1)[:, None].expand(B, self.n_heads, S, self.rank + self.rope_dim)
-        v = latent[:, None].expand(B, self.n_heads, S, self.rank)             # [B, H, S, C], a view
         # the scale stays 1/sqrt(N+R): the logits are the same numbers as on the naive path
-        o_lat = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None,
-                                              scale=self.scale)  # [B, H, T, C]
+        if q.shape[2] == 1:
+            # decoding: all heads attend the same keys (the cache), so the H queries become query rows of one
+            # shared KV head (multi-query form) and the cache is read once; keys expanded per head made CPU SDPA
+            # copy them H times (49x slower at 16k tokens, measured). mask [B, 1, 1, S] holds for every row.
+            o_lat = F.scaled_dot_product_attention(q.transpose(1, 2), kv[:, None], kv[:, None, :, :self.rank],
+                                                   attn_mask=mask, scale=self.scale).transpose(1, 2)
+        else:
+            k = kv[:, None].expand(B, self.n_heads, S, self.rank + self.rope_dim)  # the cache itself, a view
+            v = kv[:, None, :, :self.rank].expand(B, self.n_heads, S, self.rank)  # [B, H, S, C], a view
+            o_lat = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None,
+                                                  scale=self.scale)  # [B, H, T, C]
         return torch.einsum("bhtc,hvc->bhtv", o_lat, w_uv)                    # [B, H, T, V]
 
 

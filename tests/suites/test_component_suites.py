@@ -96,7 +96,7 @@ def test_a_wrong_triton_rmsnorm_gets_failed_rows(smoke, monkeypatch):
 
 
 def test_a_wrong_absorbed_mla_gets_failed_rows(smoke, monkeypatch):
-    monkeypatch.setattr(MLA, "_absorbed", lambda self, q_nope, q_rope, latent, k_rope, mask:
+    monkeypatch.setattr(MLA, "_absorbed", lambda self, q_nope, q_rope, kv, mask:
                         torch.ones(*q_nope.shape[:3], self.v_dim))
     rows = run_units(attention, {"decode/mla"})
     absorbed = [r for r in rows if r.case == "mla-absorbed" and r.metric == "latency_decode_s"]
