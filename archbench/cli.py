@@ -1,7 +1,10 @@
-"""`archbench` / `python -m archbench`: run suites, render the report, compare runs, list and analyse architectures.
+"""`archbench` / `python -m archbench`: run suites, judge the claims, render the report, compare runs, list and
+analyse architectures.
 
-This is the composition root: the only harness module that imports `suites` and `archs`. Every user error
-(bad flag, unknown suite or architecture, corrupt results file) ends as one line on stderr and exit status 2.
+This is the composition root: the pipeline's stages meet here (suites measure into the store, the claims are judged
+into the run's verdicts.jsonl, the report renders rows and verdicts). It alone imports `suites` and `archs`, lazily,
+because loading every suite and architecture is slow and `--help` or a bad flag should not wait for it. Every user
+error (bad flag, unknown suite or architecture, corrupt results file) ends as one line on stderr and exit status 2.
 """
 from __future__ import annotations
 
@@ -10,8 +13,20 @@ import os
 import sys
 from pathlib import Path
 
+import pandas as pd
+import torch
+
+from harness.claims.model import judge_run
 from harness.errors import ArchbenchError
-from harness.suite import PROFILES
+from harness.report.render import render_run
+from harness.runner import run_suites
+from harness.store.bench_import import benchmark_rows
+from harness.store.compare import compare_runs, compare_verdicts
+from harness.store.machine import git_state, run_metadata
+from harness.store.results import ROWS, ResultStore, Row, latest_run, load_frame
+from harness.store.verdicts import VERDICTS, VerdictRecord, read_verdicts, verdicts_current
+from harness.suite import PROFILES, Context
+from harness.train.data import load_corpus
 
 RESULTS_ROOT = Path("results")
 REPORTS_ROOT = Path("reports") / "out"
@@ -45,21 +60,17 @@ def _names(value: str, registry, what: str) -> list[str] | None:
 
 
 def cmd_run(args) -> int:
-    from archs import ARCHS
-    from harness.store.machine import run_metadata
-    from harness.store.results import ResultStore
-    from harness.runner import run_suites
-    from harness.suite import Context
-    from suites import SUITES
-    import torch
+    from archs import ARCHS                          # lazy: every architecture (see the module docstring)
+    from suites import SUITES                        # lazy: every suite
+    from archbench.report_inputs import load_all_claims  # lazy: the claims live with the suites
 
     suite_names = _names(args.suites, SUITES, "suite") or SUITES.names()
     arch_names = _names(args.archs, ARCHS, "architecture")
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.corpus:
-        from harness.train.data import load_corpus
         load_corpus(args.corpus)                     # a missing or empty path fails now, in one line
+    claims = load_all_claims()                       # so does a broken claim file, before any suite runs
     root = Path(args.results)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     setting = {"profile": args.profile, "device": device, "dtype": args.dtype, "corpus": args.corpus,
@@ -75,6 +86,8 @@ def cmd_run(args) -> int:
     print(f"archbench run {store.run_id}: profile {args.profile}, {len(suite_names)} suites, "
           f"{ctx.device}, {ctx.threads} threads -> {store.run_dir}", file=sys.stderr, flush=True)
     run_suites([SUITES.get(n) for n in suite_names], ctx, store, redo=args.redo)
+    verdicts = judge_run(store.run_dir, claims)
+    print(f"archbench: {len(verdicts)} claims judged -> {store.run_dir / VERDICTS}", file=sys.stderr, flush=True)
     if args.no_report:
         print(store.run_dir)
         return 0
@@ -84,8 +97,6 @@ def cmd_run(args) -> int:
 def _reusable_store(root: Path, setting: dict):
     """The latest run, when it was made by this commit with the same profile, device and dtype: a rerun
     continues it (finished units are skipped)."""
-    from harness.store.machine import git_state
-    from harness.store.results import ResultStore, latest_run
     try:
         last = latest_run(root)
     except ArchbenchError:
@@ -101,31 +112,41 @@ def _reusable_store(root: Path, setting: dict):
     return store if same_code and same_setting else None
 
 
+def run_verdicts(run_dir: Path) -> list[VerdictRecord]:
+    """The run's verdicts.jsonl; a run without a current one (made before verdicts were stored, or given rows
+    since) is judged now and the file written, saying so."""
+    if verdicts_current(run_dir):
+        return read_verdicts(run_dir)
+    from archbench.report_inputs import load_all_claims   # lazy: the claims live with the suites
+    print(f"archbench: {run_dir.name} has no current {VERDICTS}; judging its rows now", file=sys.stderr, flush=True)
+    return judge_run(run_dir, load_all_claims())
+
+
 def cmd_report(args) -> int:
-    from harness.store.results import latest_run
-    from harness.report.render import render_run
-    from archbench.report_inputs import build_report_inputs
+    from archbench.report_inputs import build_report_inputs  # lazy: every suite and the MVP pages
     run_dir = Path(args.run) if args.run else latest_run(RESULTS_ROOT)
-    if not (run_dir / "rows.jsonl").exists():
-        raise ArchbenchError(f"{run_dir}: not a run directory (no rows.jsonl)")
-    index = render_run(run_dir, Path(args.out), **build_report_inputs())
+    if not (run_dir / ROWS).exists():
+        raise ArchbenchError(f"{run_dir}: not a run directory (no {ROWS})")
+    index = render_run(run_dir, Path(args.out), verdicts=run_verdicts(run_dir), **build_report_inputs())
     print(f"report: {index}")
     return 0
 
 
 def cmd_compare(args) -> int:
-    from harness.store.compare import compare_runs
-    from harness.store.results import load_frame
-    import pandas as pd
-    delta = compare_runs(load_frame(Path(args.a)), load_frame(Path(args.b)))
+    """Per-metric deltas, then the verdicts whose status changed."""
+    runs = [Path(p) for p in (args.a, args.b)]
+    delta = compare_runs(*(load_frame(p) for p in runs))
     with pd.option_context("display.max_rows", 200, "display.width", 160):
         print(delta.to_string(index=False) if len(delta) else "no metric in common")
+    verdicts = [run_verdicts(p if p.is_dir() else p.parent) for p in runs]
+    changes = compare_verdicts(*verdicts)
+    print(f"\nverdicts: {len(changes)} of {len({v.claim for side in verdicts for v in side})} claims changed status")
+    for change in changes:
+        print(f"  {change}")
     return 0
 
 
 def cmd_import_benchmark(args) -> int:
-    from harness.store.bench_import import benchmark_rows
-    from harness.store.results import ResultStore, Row
     store = ResultStore.create(Path(args.results))
     rows = [Row(**fields) for path in args.files for fields in benchmark_rows(Path(path), store.run_id)]
     store.record_run_info({"imported_from": args.files, "profile": "pytest-benchmark"})
@@ -136,7 +157,7 @@ def cmd_import_benchmark(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from archs import ARCHS, analytic, get_config
+    from archs import ARCHS, analytic, get_config  # lazy: every architecture
     print(f"{'architecture':<24} {'doc':<4} {'scale':<9} {'params':>16} {'active':>16}  title")
     for name in ARCHS.names():
         meta = ARCHS.meta(name)
@@ -146,7 +167,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from archs import analytic
+    from archs import analytic                      # lazy: every architecture
     cfg = _config_from(args.target)
     p = analytic.params(cfg)
     print(f"{args.target}: {p.total:,} parameters, {p.active:,} active per token")
@@ -160,9 +181,9 @@ def cmd_analyze(args) -> int:
 
 
 def _config_from(target: str):
-    from archs import get_config
+    from archs import get_config                    # lazy: every architecture
     if target.endswith(".json") or os.path.isdir(target):
-        from archs.hf import load_hf_config
+        from archs.hf import load_hf_config         # lazy: only `analyze config.json` reads HF configs
         return load_hf_config(target)
     return get_config(target)
 

@@ -1,7 +1,8 @@
-"""What the report needs from the layers above the harness: suite definitions, claims, document titles and the
-hybrid MVP pages. `harness.report.render.render_run` imports neither `suites` nor `archs`; the CLI passes this in:
+"""What the pipeline needs from the layers above the harness: the claims to judge (`load_all_claims`, for
+`harness.claims.model.judge_run`), and for the report the suite definitions, document titles and the hybrid MVP
+pages. `harness.report.render.render_run` imports neither `suites` nor `archs`; the CLI passes this in:
 
-    render_run(run_dir, out_root, **build_report_inputs())
+    render_run(run_dir, out_root, verdicts=..., **build_report_inputs())
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def load_all_claims(directory: Path | None = None) -> list[Any]:
     return load_claims(directory)
 
 
-def build_report_inputs(claims_dir: Path | None = None) -> dict[str, Any]:
-    """Keyword arguments for `render_run`: suites, claims, docs and extra_pages (the MVP stage pages)."""
-    return {"suites": [SUITES.get(name) for name in SUITES.names()], "claims": load_all_claims(claims_dir),
-            "docs": dict(DOC_TITLES), "extra_pages": [mvp_pages]}
+def build_report_inputs() -> dict[str, Any]:
+    """Keyword arguments for `render_run`: suites, docs and extra_pages (the MVP stage pages)."""
+    return {"suites": [SUITES.get(name) for name in SUITES.names()], "docs": dict(DOC_TITLES),
+            "extra_pages": [mvp_pages]}

@@ -11,6 +11,7 @@ import torch
 from archs.snippets import blockwise_attention as attn
 from archs.snippets import dynamic_batching as batching
 from archs.snippets import speculative as spec
+from harness.measure.gates import rel_err
 from harness.suite import Context, Suite, Unit
 
 
@@ -23,7 +24,7 @@ def attention_rows(ctx: Context):
         shape = {"T": T, "D": D, "block": block, "key_blocks": T // block}
         for case, out in (("doc_blockwise", attn.doc_blockwise_attention(q, k, v, block)),
                           ("online_softmax", attn.online_softmax_attention(q, k, v, block))):
-            yield dict(case=case, measure="exactness", metric="rel_error", value=attn.attention_error(out, exact),
+            yield dict(case=case, measure="exactness", metric="rel_error", value=rel_err(out, exact),
                        unit="ratio", stat="exact", shape=shape,
                        method="‖out − softmax(QKᵀ/√d)V‖_F / ‖exact‖_F in float64, random N(0,1) inputs")
     for T_mem in (1024, 4096, 16384):

@@ -13,7 +13,7 @@ loopback and NCCL may pick a tree, but the volume a bandwidth-optimal collective
 
 Small helpers for workers running under an initialised process group: `gather0` (equal-shaped tensors to
 rank 0), `per_rank` (all-gather a few ints), `timed_steps` (barrier, wall time per step, slowest rank),
-`rel_error` (relative RMSE and max |Δ| in float64).
+`rel_and_max_error` (harness.measure.gates.rel_err and max |Δ|, in float64).
 """
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ import torch.distributed as dist
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from archs.parallel.expert_parallel import A2AStats, ExpertParallelMoE, expert_range
+from harness.measure.gates import rel_err
 
-__all__ = ["A2AStats", "CommCounter", "ExpertParallelMoE", "expert_range", "gather0", "per_rank", "rel_error",
+__all__ = ["A2AStats", "CommCounter", "ExpertParallelMoE", "expert_range", "gather0", "per_rank", "rel_and_max_error",
            "tensor_bytes", "timed_steps"]
 
 
@@ -44,11 +45,10 @@ def sync(dev):
         torch.cuda.synchronize(dev)
 
 
-def rel_error(got: torch.Tensor, ref: torch.Tensor) -> tuple[float, float]:
-    """(||got - ref|| / ||ref||, max |got - ref|), in float64."""
-    got, ref = got.detach().double(), ref.detach().double()
-    diff = got - ref
-    return float(diff.norm() / ref.norm().clamp_min(1e-300)), float(diff.abs().max())
+def rel_and_max_error(got: torch.Tensor, ref: torch.Tensor) -> tuple[float, float]:
+    """(rel_err(got, ref) = ||got - ref|| / ||ref||, max |got - ref|), in float64."""
+    got, ref = got.detach(), ref.detach()
+    return rel_err(got, ref), float((got.double() - ref.double()).abs().max())
 
 
 def gather0(t: torch.Tensor) -> list[torch.Tensor] | None:

@@ -26,6 +26,8 @@ from typing import Callable
 
 import torch
 
+from harness.measure.gates import rel_err
+
 
 def _scale(q: torch.Tensor, scale: float | None) -> float:
     return 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
@@ -96,17 +98,12 @@ def online_softmax_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, 
     return out
 
 
-def attention_error(approx: torch.Tensor, exact: torch.Tensor) -> float:
-    """Relative error ‖approx − exact‖_F / ‖exact‖_F, computed in float64."""
-    a, e = approx.double(), exact.double()
-    return float((a - e).norm() / e.norm())
-
-
 def doc_attention_error(seq_len: int, block_size: int, head_dim: int = 64, batch: int = 2, seed: int = 0) -> float:
-    """Relative error of the document's snippet against exact attention on random N(0,1) q, k, v."""
+    """Relative error (`rel_err`, in float64) of the document's snippet against exact attention on random N(0,1)
+    q, k, v."""
     g = torch.Generator().manual_seed(seed)
     q, k, v = (torch.randn(batch, seq_len, head_dim, generator=g) for _ in range(3))
-    return attention_error(doc_blockwise_attention(q, k, v, block_size), exact_attention(q, k, v))
+    return rel_err(doc_blockwise_attention(q, k, v, block_size), exact_attention(q, k, v))
 
 
 def peak_extra_elements(method: str, seq_len: int, head_dim: int, block_size: int) -> int:

@@ -15,7 +15,7 @@ Rules shared by the checks (the numbers behind each verdict are in its evidence)
   holds-under-an-assumption -> the latter; anything else -> INCONCLUSIVE, with a per-row table.
 * `args.rests_on` names an assumption the value depends on (a size the document does not give, a reading of
   it, a roofline estimate): a claim that holds then reads "holds under an assumption".
-* `args.alternatives` (matches, computed): other readings `[{where=..., assumption=...}]`, tried in order when
+* `args.alternatives` (matches): other readings `[{where=..., assumption=...}]`, tried in order when
   the primary reading does not hold; the first that holds gives "holds under an assumption" naming it.
 """
 from __future__ import annotations
@@ -23,9 +23,10 @@ from __future__ import annotations
 import pandas as pd
 
 from harness.claims.expr import evaluate_expression
-from harness.claims.rows import (combine, fit_exponent, fmt, interval, label, ok_rows,
-                                ratio_rows, row_assumptions, verdict, within_tolerance)
 from harness.claims.model import Claim, Status, Verdict, register_check
+from harness.claims.rows import (combine, fit_exponent, interval, label, ok_rows, ratio_rows, row_assumptions,
+                                 verdict, within_tolerance)
+from harness.store.units import format_stated, format_value
 
 H, R, I, A = Status.HOLDS, Status.REFUTED, Status.INCONCLUSIVE, Status.ASSUMPTION
 
@@ -52,12 +53,6 @@ def _compare(claim: Claim, value: float) -> Status:
     return H if within_tolerance(value, stated, slack) else R
 
 
-def _stated(claim: Claim, unit: str = "") -> str:
-    if isinstance(claim.stated, list):
-        return f"{fmt(claim.stated[0], unit)} to {fmt(claim.stated[1], unit)}"
-    return fmt(claim.stated, unit)
-
-
 def _relation_note(claim: Claim) -> str:
     relation = claim.args.get("relation", "==")
     if relation == "<=":
@@ -72,27 +67,24 @@ def _match_rows(claim: Claim, rows: pd.DataFrame) -> tuple[Status, list[dict]]:
     return combine([_compare(claim, float(r.value)) for _, r in rows.iterrows()]), details
 
 
-def matches(claim: Claim, frame: pd.DataFrame, default_suite: str | None = None) -> Verdict:
-    where = dict(claim.args["where"])
-    if default_suite:
-        where.setdefault("suite", default_suite)
-    rows, missing = ok_rows(claim, frame, where)
+@register_check("matches", needs_args=("where",), needs_stated=True, needs_tolerance=True)
+def matches(claim: Claim, frame: pd.DataFrame) -> Verdict:
+    rows, missing = ok_rows(claim, frame, claim.args["where"])
     if missing:
         return missing
     status, details = _match_rows(claim, rows)
     unit = rows.unit.iloc[0]
-    shown = ", ".join(fmt(v, unit) for v in rows.value)
-    evidence = f"{claim.quantity}: {shown} vs stated {_stated(claim, unit)}" + _relation_note(claim)
+    shown = ", ".join(format_value(v, unit) for v in rows.value)
+    evidence = f"{claim.quantity}: {shown} vs stated {format_stated(claim.stated, unit)}" + _relation_note(claim)
     assumption = row_assumptions(rows)
     if status is not H:
         for alt in claim.args.get("alternatives", []):
-            alt_where = {**({"suite": default_suite} if default_suite else {}), **alt["where"]}
-            alt_rows, alt_missing = ok_rows(claim, frame, alt_where)
+            alt_rows, alt_missing = ok_rows(claim, frame, alt["where"])
             if alt_missing:
                 continue
             alt_status, alt_details = _match_rows(claim, alt_rows)
             details += [{**d, "reading": alt["assumption"]} for d in alt_details]
-            shown_alt = ", ".join(fmt(v, unit) for v in alt_rows.value)
+            shown_alt = ", ".join(format_value(v, unit) for v in alt_rows.value)
             if alt_status is H:
                 return verdict(claim, A, alt_rows, float(alt_rows.value.iloc[0]),
                                f"{evidence}; holds only if {alt['assumption']}: {shown_alt}",
@@ -102,15 +94,6 @@ def matches(claim: Claim, frame: pd.DataFrame, default_suite: str | None = None)
     return verdict(claim, _held(claim, status), rows, float(rows.value.iloc[0]), evidence,
                    assumption="; ".join(filter(None, [claim.args.get("rests_on", ""), assumption])),
                    details=details if len(details) > 1 else [])
-
-
-register_check("matches", needs_args=("where",), needs_stated=True, needs_tolerance=True)(matches)
-
-
-@register_check("computed", needs_args=("where",), needs_stated=True, needs_tolerance=True)
-def computed(claim: Claim, frame: pd.DataFrame) -> Verdict:
-    """`matches` on the doc_figures suite's rows (numbers recomputed from the document's own configurations)."""
-    return matches(claim, frame, default_suite="doc_figures")
 
 
 # ---------------------------------------------------------------- intervals vs a range or a threshold
@@ -137,7 +120,7 @@ def within_range(claim: Claim, frame: pd.DataFrame) -> Verdict:
                         "verdict": statuses[-1].value})
     status = _held(claim, combine(statuses))
     unit = rows.unit.iloc[0]
-    evidence = f"{claim.quantity}: {_intervals(rows)} vs stated range {fmt(lo, unit)} to {fmt(hi, unit)}"
+    evidence = f"{claim.quantity}: {_intervals(rows)} vs stated range {format_stated(claim.stated, unit)}"
     return verdict(claim, status, rows, float(rows.value.iloc[0]), evidence,
                    assumption=claim.args.get("rests_on", ""), details=details if len(details) > 1 else [])
 
@@ -146,8 +129,9 @@ def _intervals(rows: pd.DataFrame) -> str:
     parts = []
     for _, r in rows.iterrows():
         a, b = interval(r)
-        ci = f" (CI {a:.4g}–{b:.4g}, n={int(r.n)})" if (a, b) != (r.value, r.value) else ""
-        parts.append(f"{fmt(r.value, r.unit)}{ci}" + (f" [{label(r)}]" if len(rows) > 1 else ""))
+        ci = "" if (a, b) == (r.value, r.value) else \
+            f" (CI {format_value(a, r.unit)}–{format_value(b, r.unit)}, n={int(r.n)})"
+        parts.append(f"{format_value(r.value, r.unit)}{ci}" + (f" [{label(r)}]" if len(rows) > 1 else ""))
     return "; ".join(parts)
 
 
@@ -172,8 +156,7 @@ def speedup(claim: Claim, frame: pd.DataFrame) -> Verdict:
         statuses.append(s)
         details.append({"row": int(i), "row name": label(r), "ratio": r.value, "ci_low": a, "ci_high": b,
                         "verdict": s.value})
-    stated = claim.stated if not isinstance(claim.stated, list) else f"{claim.stated[0]}–{claim.stated[1]}"
-    evidence = f"{claim.quantity}: {_intervals(rows)} vs stated {stated}"
+    evidence = f"{claim.quantity}: {_intervals(rows)} vs stated {format_stated(claim.stated, 'ratio')}"
     return verdict(claim, _held(claim, combine(statuses)), rows, float(rows.value.iloc[0]), evidence,
                    assumption=claim.args.get("rests_on", ""), details=details if len(details) > 1 else [])
 
@@ -218,17 +201,19 @@ def arithmetic(claim: Claim, frame: pd.DataFrame) -> Verdict:
     readings tried when the face value does not hold; the first that holds gives "holds under an assumption"."""
     values, unit = dict(claim.args.get("values", {})), claim.args.get("unit", "")
     result = evaluate_expression(claim.args["expr"], values)
-    evidence = f"{claim.args['expr']} = {fmt(result, unit)} vs stated {_stated(claim, unit)}" + _relation_note(claim)
+    evidence = (f"{claim.args['expr']} = {format_value(result, unit)} vs stated {format_stated(claim.stated, unit)}"
+                + _relation_note(claim))
     status = _compare(claim, result)
     if status is not H:
         for alt in claim.args.get("under", []):
             alt_result = evaluate_expression(alt["expr"], {**values, **alt.get("values", {})})
             if _compare(claim, alt_result) is H:
-                return Verdict(claim=claim, status=A, value=alt_result, formula=alt["expr"],
-                               evidence=f"{evidence}; if {alt['assumption']}: {alt['expr']} = {fmt(alt_result, unit)}",
+                return Verdict(claim=claim, status=A, value=alt_result, unit=unit, formula=alt["expr"],
+                               evidence=f"{evidence}; if {alt['assumption']}: {alt['expr']} = "
+                                        f"{format_value(alt_result, unit)}",
                                assumption=alt["assumption"])
-            evidence += f"; if {alt['assumption']}: {fmt(alt_result, unit)}"
-    return Verdict(claim=claim, status=_held(claim, status), value=result, evidence=evidence,
+            evidence += f"; if {alt['assumption']}: {format_value(alt_result, unit)}"
+    return Verdict(claim=claim, status=_held(claim, status), value=result, unit=unit, evidence=evidence,
                    formula=f"{claim.args['expr']} with {values}" if values else claim.args["expr"],
                    assumption=claim.args.get("rests_on", ""))
 

@@ -27,9 +27,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from harness.claims.rows import ok_rows, select, verdict
 from harness.claims.model import Claim, Status, Verdict, register_check
+from harness.claims.rows import ok_rows, select, verdict
+from harness.store.columns import column
 from harness.store.metrics import METRICS
+from harness.store.units import format_value
 
 H, R, I = Status.HOLDS, Status.REFUTED, Status.INCONCLUSIVE
 ALPHA = 0.05
@@ -45,8 +47,7 @@ def seed_values(claim: Claim, frame: pd.DataFrame, where: dict) -> tuple[pd.Data
     rows, missing = ok_rows(claim, frame, where)
     if missing:
         return None, None, missing
-    seeds = rows["shape.seed"] if "shape.seed" in rows.columns else \
-        rows.extra.map(lambda e: e.get("seed") if isinstance(e, dict) else None)
+    seeds = column(rows, "seed")
     if seeds.notna().any():
         values = rows.value.groupby(seeds.fillna(-1)).mean().to_numpy(dtype=float)
     else:
@@ -57,20 +58,20 @@ def seed_values(claim: Claim, frame: pd.DataFrame, where: dict) -> tuple[pd.Data
 def last_point(claim: Claim, frame: pd.DataFrame | None, wheres: list[dict]) -> dict:
     """{column: its largest value among all rows (any status) of the selections}, for `args.last`; taking it over
     both sides of a comparison compares them at the same point, where one side may have no usable row."""
-    column = claim.args["last"]
+    key = claim.args["last"]
     if frame is None or frame.empty:
         return {}
-    hits = pd.concat([select(frame, w) for w in wheres])
-    if column not in hits.columns or not hits[column].notna().any():
+    values = pd.to_numeric(column(pd.concat([select(frame, w) for w in wheres]), key), errors="coerce")
+    if not values.notna().any():
         return {}
-    point = hits[column].max()
-    return {column: int(point) if float(point).is_integer() else float(point)}
+    point = values.max()
+    return {key: int(point) if float(point).is_integer() else float(point)}
 
 
 def _mean_sd(values: np.ndarray) -> str:
     if len(values) < 2:
-        return f"{values.mean():.4g} (n={len(values)})"
-    return f"{values.mean():.4g} ± {values.std(ddof=1):.2g} (n={len(values)})"
+        return f"{format_value(values.mean())} (n={len(values)})"
+    return f"{format_value(values.mean())} ± {values.std(ddof=1):.2g} (n={len(values)})"
 
 
 def _one_sample(values: np.ndarray, threshold: float) -> tuple[Status, str]:
@@ -100,7 +101,7 @@ def loss_below(claim: Claim, frame: pd.DataFrame) -> Verdict:
     else:
         threshold, what = float(claim.args["threshold"]), "threshold"
     status, test = _one_sample(values, threshold)
-    evidence = f"{claim.quantity}: {_mean_sd(values)} vs {what} {threshold:.4g}; {test}"
+    evidence = f"{claim.quantity}: {_mean_sd(values)} vs {what} {format_value(threshold)}; {test}"
     return verdict(claim, status, rows, float(values.mean()), evidence, assumption=claim.args.get("rests_on", ""))
 
 
@@ -152,4 +153,4 @@ def better_than(claim: Claim, frame: pd.DataFrame) -> Verdict:
         status, rule = (H if lo > 0 else R if hi < 0 else I), "improvement > 0"
     evidence = (f"{head}; relative improvement {rel:+.2%} (95% CI {lo:+.2%} to {hi:+.2%}, Welch p={p:.2g}); "
                 f"claim read as {rule}")
-    return verdict(claim, status, rows, rel, evidence, assumption=args.get("rests_on", ""))
+    return verdict(claim, status, rows, rel, evidence, assumption=args.get("rests_on", ""), unit="ratio")

@@ -7,25 +7,22 @@ results table (a pandas DataFrame from `harness.store.results.load_frame`) and r
 measured value, the evidence as text, the formula and assumption it rests on, and the ids of the rows behind it.
 A check whose rows are missing returns UNTESTABLE naming the suite and metric it needs, so every claim appears
 in the report; `evaluate` turns a check that crashes into UNTESTABLE with the error, never an exception.
+`judge_run` is the pipeline's judging step: it judges a run's current rows and writes its `verdicts.jsonl`
+(`harness.store.verdicts`), which the report renders and `archbench compare` diffs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
 from harness.claims.expr import evaluate_expression
 from harness.errors import ArchbenchError, one_line
-
-
-class Status(str, Enum):
-    HOLDS = "holds"
-    REFUTED = "refuted"
-    INCONCLUSIVE = "inconclusive"
-    ASSUMPTION = "holds under an assumption"
-    UNTESTABLE = "untestable here"
+from harness.store.metrics import metric
+from harness.store.results import current_frame
+from harness.store.verdicts import Status, VerdictRecord, write_verdicts
 
 
 KINDS = ("numeric", "consistency", "comparative", "scaling", "learning", "code", "untestable")
@@ -51,12 +48,32 @@ class Verdict:
     claim: Claim
     status: Status
     value: Any = None                    # the measured / computed value (number or text)
+    unit: str = ""                       # the value's unit ("" until `judge` fills in the claim's unit)
     evidence: str = ""                   # one or two sentences: numbers with units, n, spread
     formula: str = ""                    # the formula or method behind the value
     assumption: str = ""                 # what it rests on (for ASSUMPTION: the named assumption)
     rows: tuple[int, ...] = ()           # row indices in the run's table
-    plot: str | None = None              # optional inline SVG
     details: list[dict[str, Any]] = field(default_factory=list)   # small table for the claim page
+
+    def record(self) -> VerdictRecord:
+        """The verdict as the data the store writes: the claim's words beside the judgement."""
+        c = self.claim
+        return VerdictRecord(claim=c.id, doc=c.doc, status=self.status, value=self.value, unit=self.unit,
+                             evidence=self.evidence or c.reason, formula=self.formula, assumption=self.assumption,
+                             rows=self.rows, details=self.details, quote=c.quote, kind=c.kind, quantity=c.quantity,
+                             stated=c.stated, tolerance=c.tolerance, suites=c.suites, reason=c.reason)
+
+
+def claim_unit(claim: Claim) -> str:
+    """The unit of what a claim measures: its `args.where.metric` in the metric table, else `args.unit`."""
+    where = claim.args.get("where")
+    name = where.get("metric") if isinstance(where, Mapping) else None
+    if isinstance(name, str):
+        try:
+            return metric(name).unit
+        except ArchbenchError:
+            pass
+    return str(claim.args.get("unit", ""))
 
 
 # ---------------------------------------------------------------- the check registry and evaluation
@@ -137,6 +154,7 @@ def evaluate(claims: Iterable[Claim], frame: pd.DataFrame) -> list[Verdict]:
 
 
 def judge(claim: Claim, frame: pd.DataFrame) -> Verdict:
+    """The claim's verdict; its unit is the check's, else the unit of the metric the claim reads."""
     check = CHECKS.get(claim.check)
     try:
         if check is None:
@@ -144,7 +162,14 @@ def judge(claim: Claim, frame: pd.DataFrame) -> Verdict:
         verdict = check.run(claim, frame)
         if not isinstance(verdict, Verdict):
             raise ArchbenchError(f"check {claim.check!r} returned {type(verdict).__name__}, not a Verdict")
-        return verdict
     except Exception as err:                    # one broken claim or check must not sink the report
-        return Verdict(claim=claim, status=Status.UNTESTABLE, evidence=f"check failed: {one_line(err)}")
+        verdict = Verdict(claim=claim, status=Status.UNTESTABLE, evidence=f"check failed: {one_line(err)}")
+    return verdict if verdict.unit else replace(verdict, unit=claim_unit(claim))
+
+
+def judge_run(run_dir: Path, claims: Iterable[Claim]) -> list[VerdictRecord]:
+    """Judge `claims` over the run's current rows and write them to the run's verdicts.jsonl; returns the records."""
+    records = [v.record() for v in evaluate(claims, current_frame(run_dir))]
+    write_verdicts(run_dir, records)
+    return records
 

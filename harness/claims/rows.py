@@ -1,42 +1,28 @@
 """What the claim checks share: picking rows out of the results frame, reading a row's interval, combining
-per-row statuses, formatting numbers for evidence, building verdicts, fitting exponents."""
+per-row statuses, building verdicts, pairing rows into ratios, fitting exponents. Numbers in evidence are written
+with `harness.store.units.format_value`, the formatter the report's tables use."""
 from __future__ import annotations
 
 import fnmatch
-import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from harness.claims.model import Claim, Status, Verdict
 from harness.errors import ArchbenchError
+from harness.measure.timing import fit_loglog
+from harness.store.columns import column
+from harness.store.units import is_missing, plain
 
 # when a selection leaves the same number as several stats, the first present wins (counted beats formula)
 STAT_PREFERENCE = ("exact", "analytic", "median", "mean", "min", "max", "count", "sum")
-
-
-def _column(frame: pd.DataFrame, key: str) -> pd.Series | None:
-    if key in frame.columns:
-        return frame[key]
-    head, _, sub = key.partition(".")
-    if head in ("extra", "config") and head in frame.columns:
-        return frame[head].map(lambda d: d.get(sub) if isinstance(d, dict) else None)
-    return None
-
-
-def _is_missing(value: Any) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def value_matches(value: Any, want: Any) -> bool:
     """`want` a list: any item; a string with * ? [: a shell pattern; a number: numeric equality."""
     if isinstance(want, list):
         return any(value_matches(value, w) for w in want)
-    if _is_missing(value):
+    if is_missing(value):
         return False
     if isinstance(want, str) and any(c in want for c in "*?["):
         return isinstance(value, str) and fnmatch.fnmatchcase(value, want)
@@ -49,13 +35,11 @@ def value_matches(value: Any, want: Any) -> bool:
 
 
 def select(frame: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
-    """Rows of `frame` (any status) matching every entry of `where`; a column the frame lacks matches nothing."""
+    """Rows of `frame` (any status) matching every entry of `where` (keys as `harness.store.columns.column`
+    reads them); a column the frame lacks matches nothing."""
     mask = pd.Series(True, index=frame.index)
     for key, want in where.items():
-        column = _column(frame, key)
-        if column is None:
-            return frame.iloc[0:0]
-        mask &= column.map(lambda v, w=want: value_matches(v, w)).astype(bool)
+        mask &= column(frame, key).map(lambda v, w=want: value_matches(v, w)).astype(bool)
     return frame[mask]
 
 
@@ -90,16 +74,15 @@ def ok_rows(claim: Claim, frame: pd.DataFrame | None,
 
 def label(row: Any) -> str:
     """A row's name in evidence: its case (and arch) plus its shape, e.g. `experts_for_235b F=2048`."""
-    shape = [f"{k[6:]}={int(v) if isinstance(v, float) and v.is_integer() else v}" for k, v in row.items()
-             if str(k).startswith("shape.") and not _is_missing(v)]
+    shape = [f"{k[6:]}={plain(v)}" for k, v in row.items() if str(k).startswith("shape.") and not is_missing(v)]
     names = [n for n in (getattr(row, "arch", ""), getattr(row, "case", "")) if isinstance(n, str) and n]
     return " ".join(["/".join(names)] + shape)
 
 
 def interval(row: Any) -> tuple[float, float]:
     """The row's CI [q1, q3] when both are present, else the point value twice."""
-    q1, q3 = getattr(row, "q1", math.nan), getattr(row, "q3", math.nan)
-    if _is_missing(q1) or _is_missing(q3):
+    q1, q3 = getattr(row, "q1", None), getattr(row, "q3", None)
+    if is_missing(q1) or is_missing(q3):
         return float(row.value), float(row.value)
     return float(min(q1, q3)), float(max(q1, q3))
 
@@ -139,23 +122,13 @@ def row_ids(rows: pd.DataFrame) -> tuple[int, ...]:
 
 
 def verdict(claim: Claim, status: Status, rows: pd.DataFrame, value: Any, evidence: str, *, assumption: str = "",
-            details: list[dict] | None = None) -> Verdict:
+            details: list[dict] | None = None, unit: str | None = None) -> Verdict:
+    """A verdict on `rows`: their methods as the formula, their ids, and their unit unless `unit` is given."""
     methods = "; ".join(dict.fromkeys(m for m in rows.get("method", pd.Series(dtype=str)) if m))
-    return Verdict(claim=claim, status=status, value=value, evidence=evidence, formula=methods,
+    if unit is None:
+        unit = str(rows.unit.iloc[0]) if "unit" in rows.columns and len(rows) else ""
+    return Verdict(claim=claim, status=status, value=value, unit=unit, evidence=evidence, formula=methods,
                    assumption=assumption, rows=row_ids(rows), details=details or [])
-
-
-def fmt(value: Any, unit: str = "") -> str:
-    """Decimal units, as the documents write them: 4.19 GB, 93.1B params, 0.0253 ratio."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return str(value)
-    v = float(value)
-    scales = {"bytes": [(1e12, " TB"), (1e9, " GB"), (1e6, " MB"), (1e3, " kB"), (1, " B")],
-              "params": [(1e9, "B params"), (1e6, "M params"), (1e3, "K params"), (1, " params")]}
-    for scale, name in scales.get(unit, []):
-        if abs(v) >= scale:
-            return f"{v / scale:.4g}{name}"
-    return f"{v:.4g} {unit if unit != 'ratio' else ''}".strip()
 
 
 def ratio_rows(claim: Claim, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, Verdict | None]:
@@ -176,8 +149,8 @@ def ratio_rows(claim: Claim, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, 
         return None, needs_rows(claim, f"no shape of {claim.args['num']} also has {claim.args['den']}")
     out = []
     for _, p in pairs.iterrows():
-        nq = (p.q1_n, p.q3_n) if not (math.isnan(p.q1_n) or math.isnan(p.q3_n)) else (p.value_n, p.value_n)
-        dq = (p.q1_d, p.q3_d) if not (math.isnan(p.q1_d) or math.isnan(p.q3_d)) else (p.value_d, p.value_d)
+        nq = (p.q1_n, p.q3_n) if not (is_missing(p.q1_n) or is_missing(p.q3_n)) else (p.value_n, p.value_n)
+        dq = (p.q1_d, p.q3_d) if not (is_missing(p.q1_d) or is_missing(p.q3_d)) else (p.value_d, p.value_d)
         names = (p.case_n, p.case_d) if p.case_n != p.case_d else (p.measure_n, p.measure_d)
         out.append({"index": p.index_n, "case": " / ".join(names), "value": p.value_n / p.value_d,
                     "q1": nq[0] / dq[1], "q3": nq[1] / dq[0], "unit": "ratio", "n": min(p.n_n, p.n_d),
@@ -186,19 +159,17 @@ def ratio_rows(claim: Claim, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, 
     return pd.DataFrame(out).set_index("index"), None
 
 
-def fit_exponent(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    """One exponent row per (case, arch) group: least-squares slope of log(value) on log(column) over the rows,
-    its 95% t-interval in q1/q3 (the point value when the fit is exact or has two points)."""
-    from scipy import stats
+def fit_exponent(rows: pd.DataFrame, against: str) -> pd.DataFrame:
+    """One exponent row per (case, arch) group: `harness.measure.timing.fit_loglog` of value against the column
+    `against` over the group's rows (three points or more), its 95% t-interval in q1/q3."""
     out = []
     for (case, arch), group in rows.groupby(["case", "arch"], sort=False):
-        xs, ys = np.log(group[column].astype(float)), np.log(group.value.astype(float))
-        if len(group) < 2 or xs.nunique() < 2:
-            raise ArchbenchError(f"{case}: fewer than two distinct {column} values to fit an exponent")
-        fit = stats.linregress(xs, ys)
-        half = stats.t.ppf(0.975, len(group) - 2) * fit.stderr if len(group) > 2 else 0.0
-        out.append({"index": group.index[0], "case": case, "arch": arch, "value": fit.slope, "q1": fit.slope - half,
-                    "q3": fit.slope + half, "unit": "exponent", "n": len(group), "extra": {}, "config": {},
-                    "method": f"log-log least squares of {group.metric.iloc[0]} vs {column} over "
-                              f"{sorted(group[column].tolist())}", "rows": tuple(int(i) for i in group.index)})
+        try:
+            fit = fit_loglog(group[against].astype(float), group.value.astype(float))
+        except ArchbenchError as err:
+            raise ArchbenchError(f"{case}: {err}") from None
+        out.append({"index": group.index[0], "case": case, "arch": arch, "value": fit.slope, "q1": fit.ci_low,
+                    "q3": fit.ci_high, "unit": "exponent", "n": fit.n, "extra": {}, "config": {},
+                    "method": f"log-log least squares of {group.metric.iloc[0]} vs {against} over "
+                              f"{sorted(group[against].tolist())}", "rows": tuple(int(i) for i in group.index)})
     return pd.DataFrame(out).set_index("index")

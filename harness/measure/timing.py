@@ -130,9 +130,6 @@ class Fit:
     r2: float
     n: int
 
-    def slope_within(self, value: float) -> bool:
-        return self.ci_low <= value <= self.ci_high
-
 
 def fit_loglog(xs: Sequence[float], ys: Sequence[float], *, level: float = 0.95) -> Fit:
     """Least-squares slope of log(y) on log(x) with a t-distribution CI (n - 2 degrees of freedom)."""

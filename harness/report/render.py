@@ -2,14 +2,16 @@
 
 Pages: `index.html` (run header, verdict summary and table, suites, failures), `doc_<id>.html` per document
 (claim -> verdict -> evidence -> rows), `suite_<name>.html` per suite (question, plots, pivot, method, failures,
-raw rows + `<name>.csv`), `environment.html` (run.json, roofline peaks), and any extra `Page`s the caller builds
+raw rows + `<name>.csv`), `environment.html` (run.json, measured peaks), and any extra `Page`s the caller builds
 (the hybrid MVP stages: `suites/pages/mvp_pages.py`, passed in by `archbench/report_inputs.py`). Self-contained: inline
 CSS, inline SVG plots, no JS.
 
-Layering: this module imports neither `archs` nor `suites`; the CLI (the composition root) passes the suites,
-claims, document titles and extra pages in. Templates: `reports/templates/*.html.j2`, rendered by jinja2 with
-autoescape and StrictUndefined, so a quote holding `<script>` is shown, not run, and a missing field raises.
-`Verdict.plot`, `Section.plot` and plots from `harness.report.plots` are trusted SVG and inlined as they are.
+Layering: this module renders and never judges. The verdicts are data the pipeline wrote beside the rows
+(`verdicts.jsonl`, `harness.store.verdicts`); it reads them, or takes them ready-made. It imports neither `archs`
+nor `suites` nor the claims code; the CLI (the composition root) passes the suites, document titles and extra pages
+in. Templates: `reports/templates/*.html.j2`, rendered by jinja2 with autoescape and StrictUndefined, so a quote
+holding `<script>` is shown, not run, and a missing field raises. `Section.plot` and plots from
+`harness.report.plots` are trusted SVG and inlined as they are.
 """
 from __future__ import annotations
 
@@ -26,13 +28,14 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from harness.report import plots
 from harness.errors import ArchbenchError
-from harness.report.format import format_value
-from harness.report.tables import Link, Table, suite_summary, to_csv
+from harness.report import plots
 from harness.report.suite_page import suite_context
+from harness.report.tables import Link, Table, suite_summary, to_csv
 from harness.report.verdicts import doc_pages, environment_context, run_header, verdict_views
 from harness.store.results import RUN_INFO, ROWS, current_frame
+from harness.store.units import format_value
+from harness.store.verdicts import VERDICTS, VerdictRecord, read_verdicts
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -78,22 +81,20 @@ def environment() -> Environment:
     return env
 
 
-def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (), claims: Sequence[Any] = (),
-               verdicts: Sequence[Any] | None = None, docs: Mapping[str, str] | None = None,
-               extra_pages: Sequence[PageSource] = (),
-               evaluate: Callable[[list, pd.DataFrame], list] | None = None) -> Path:
+def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (),
+               verdicts: Sequence[VerdictRecord] | None = None, docs: Mapping[str, str] | None = None,
+               extra_pages: Sequence[PageSource] = ()) -> Path:
     """Render the report of `run_dir` into `out_root/<run_id>/`; returns the path of its index.html.
 
     suites: `harness.suite.Suite` objects (question, description, docs, claims) for the suite pages.
-    claims: `harness.claims.model.Claim`s, judged with `evaluate(claims, frame)` (default `harness.claims.model.evaluate`),
-        unless `verdicts` are given ready-made. docs: document id -> title.
-    extra_pages: `Page`s, or callables `frame -> [Page]` (e.g. the MVP stage pages).
+    verdicts: the run's verdicts; by default read from its verdicts.jsonl (none when the run has no such file).
+    docs: document id -> title. extra_pages: `Page`s, or callables `frame -> [Page]` (e.g. the MVP stage pages).
     """
     run_dir, out_root = Path(run_dir), Path(out_root)
     frame = current_frame(run_dir)
     info = _run_info(run_dir)
     if verdicts is None:
-        verdicts = _evaluate(list(claims), frame, evaluate) if claims else []
+        verdicts = read_verdicts(run_dir) if (run_dir / VERDICTS).is_file() else []
     suite_by_name = {s.name: s for s in suites}
     expected = list(dict.fromkeys([*suite_by_name, *(info.get("suites") or [])]))
     summary = suite_summary(frame, expected)
@@ -136,17 +137,11 @@ def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (), cla
     for page in pages:
         write(f"{page.name}.html", "page.html.j2", extra=page)
     write("environment.html", "environment.html.j2", env=environment_context(info, frame, suite_href))
-    for name in (RUN_INFO, ROWS):
+    for name in (RUN_INFO, ROWS, VERDICTS):
         if (run_dir / name).is_file():
             shutil.copyfile(run_dir / name, out / name)
     _point_latest(out_root, run_dir.name)
     return out / "index.html"
-
-
-def _evaluate(claims: list, frame: pd.DataFrame, evaluate: Callable | None) -> list:
-    if evaluate is None:
-        from harness.claims.model import evaluate
-    return list(evaluate(claims, frame))
 
 
 def _run_info(run_dir: Path) -> dict[str, Any]:

@@ -16,9 +16,10 @@ from typing import Any
 import pandas as pd
 
 from harness.report import plots
-from harness.report.format import axis_scale
-from harness.report.tables import (SHAPE, is_missing, lookup, method_lines, pivot, problem_rows, raw_rows,
-                                   series_label, shape_columns, shape_label)
+from harness.report.tables import (method_lines, pivot, problem_rows, raw_rows, series_label, shape_columns,
+                                   shape_label)
+from harness.store.columns import SHAPE, column
+from harness.store.units import axis_scale, is_missing
 
 MAX_PLOTS = 12
 MAX_BARS = 40
@@ -46,7 +47,7 @@ def loss_frame(part: pd.DataFrame) -> pd.DataFrame:
     """Loss rows as plain columns: label, step, tokens, flops, wall_s, seed, value."""
     out = pd.DataFrame({"label": series_label(part), "value": part.value})
     for name in ("step", "tokens", "flops", "wall_s", "seed"):
-        out[name] = pd.to_numeric(lookup(part, name), errors="coerce")
+        out[name] = pd.to_numeric(column(part, name), errors="coerce")
     return out
 
 
@@ -58,7 +59,7 @@ def _scaled(part: pd.DataFrame, unit: str) -> tuple[pd.DataFrame, str]:
 
 def is_curve(part: pd.DataFrame) -> bool:
     """Rows that form a curve over training: a step (in shape or extra) with at least two distinct values."""
-    return pd.to_numeric(lookup(part, "step"), errors="coerce").nunique() >= 2
+    return pd.to_numeric(column(part, "step"), errors="coerce").nunique() >= 2
 
 
 def metric_plot(part: pd.DataFrame, metric: str, unit: str) -> tuple[str, bool] | None:

@@ -7,15 +7,13 @@ rows table of its suite page, which is how a verdict's `rows` are found again.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from harness.report.format import format_value, is_missing, plain
-
-SHAPE = "shape."
+from harness.store.columns import SHAPE, column
+from harness.store.units import format_value, is_missing, plain
 
 
 @dataclass(frozen=True)
@@ -43,25 +41,13 @@ def shape_label(row: pd.Series, columns: list[str]) -> str:
     return "-".join(f"{c[len(SHAPE):]}{plain(row[c])}" for c in columns if not is_missing(row[c]))
 
 
-def lookup(frame: pd.DataFrame, name: str) -> pd.Series:
-    """Column `name` from `shape.<name>`, else from the `extra` or `config` dicts, else all-NaN."""
-    if SHAPE + name in frame:
-        return frame[SHAPE + name]
-    for source in ("extra", "config"):
-        if source in frame:
-            got = frame[source].map(lambda d: d.get(name) if isinstance(d, dict) else None)
-            if got.notna().any():
-                return got
-    return pd.Series([math.nan] * len(frame), index=frame.index, dtype=float)
-
-
 def series_label(frame: pd.DataFrame) -> pd.Series:
     """What distinguishes plotted series: the case, `/ arch` when it differs, and extra phase/part/kind if any."""
     label = frame["case"].astype(str)
     has_arch = (frame["arch"] != "") & (frame["arch"] != frame["case"])
     label = label.where(~has_arch, label + " / " + frame["arch"].astype(str))
     for key in ("phase", "part", "kind"):
-        extra = lookup(frame, key)
+        extra = column(frame, key)
         if extra.notna().any():
             label = label + extra.map(lambda v: "" if is_missing(v) else f" ({v})")
     return label
@@ -104,11 +90,11 @@ def pivot(frame: pd.DataFrame, limit: int = 150) -> Table:
 
 def last_steps(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows without a step, plus only the last step of each curve (rows with a step in shape or extra)."""
-    step = pd.to_numeric(lookup(frame, "step"), errors="coerce")
+    step = pd.to_numeric(column(frame, "step"), errors="coerce")
     if step.isna().all():
         return frame
     curve = frame.assign(_step=step)[step.notna()]
-    seed = lookup(curve, "seed").astype(str)
+    seed = column(curve, "seed").astype(str)
     series = [curve.metric, curve.case, curve.arch, seed, *(curve[c] for c in shape_columns(curve) if c not in
                                                             (SHAPE + "step", SHAPE + "seed"))]
     last = curve.groupby([s.astype(str) for s in series], sort=False)["_step"].transform("max")

@@ -1,8 +1,9 @@
 """Verdicts, documents and run metadata as data for the report templates.
 
-A verdict view is a plain dict: the claim's fields, the status and its CSS class (holds / refuted / inconclusive /
-assumption / untestable), the evidence, and links to the rows behind it (`suite_<suite>.html#row-<index>`, the
-index being the row's position in `load_frame(run_dir)`, the frame the checks read).
+A verdict view is a plain dict made from a stored `harness.store.verdicts.VerdictRecord`: the claim's fields, the
+status and its CSS class (holds / refuted / inconclusive / assumption / untestable), the evidence, and links to the
+rows behind it (`suite_<suite>.html#row-<index>`, the index being the row's position in `current_frame(run_dir)`,
+the frame that was judged). Nothing here judges a claim: the verdicts come from the run's verdicts.jsonl.
 """
 from __future__ import annotations
 
@@ -11,37 +12,19 @@ from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from harness.claims.model import Status
-from harness.errors import ArchbenchError
-from harness.store.metrics import metric
-from harness.report.tables import Link, Table, format_value, is_missing, row_anchor
+from harness.report.tables import Link, Table, row_anchor
+from harness.store.units import format_stated, format_value
+from harness.store.verdicts import Status, VerdictRecord
 
 CSS = {Status.HOLDS: "holds", Status.REFUTED: "refuted", Status.INCONCLUSIVE: "inconclusive",
        Status.ASSUMPTION: "assumption", Status.UNTESTABLE: "untestable"}
 PEAK_METRICS = ("flops_per_s", "bandwidth_bytes_per_s")
 
 
-def claim_unit(claim: Any) -> str:
-    """The unit of what a claim measures: its `args.where.metric` in the metric table, else `args.unit`."""
-    where = claim.args.get("where") if isinstance(claim.args, Mapping) else None
-    name = where.get("metric") if isinstance(where, Mapping) else None
-    if isinstance(name, str):
-        try:
-            return metric(name).unit
-        except ArchbenchError:
-            pass
-    return str(claim.args.get("unit", "")) if isinstance(claim.args, Mapping) else ""
-
-
-def _stated(claim: Any, unit: str) -> str:
-    stated = claim.stated
-    if stated is None:
+def _stated(v: VerdictRecord) -> str:
+    if v.stated is None:
         return "—"
-    if isinstance(stated, (list, tuple)) and len(stated) == 2:
-        text = f"{format_value(stated[0], unit)} – {format_value(stated[1], unit)}"
-    else:
-        text = format_value(stated, unit)
-    return text + (f" (± {100 * claim.tolerance:.3g}%)" if claim.tolerance else "")
+    return format_stated(v.stated, v.unit) + (f" (± {100 * v.tolerance:.3g}%)" if v.tolerance else "")
 
 
 def details_table(details: Sequence[Mapping[str, Any]]) -> Table | None:
@@ -53,14 +36,13 @@ def details_table(details: Sequence[Mapping[str, Any]]) -> Table | None:
     return Table(columns=columns, rows=rows, num=num)
 
 
-def verdict_views(verdicts: Iterable[Any], frame: pd.DataFrame, *, suite_href: Callable[[str], str],
+def verdict_views(verdicts: Iterable[VerdictRecord], frame: pd.DataFrame, *, suite_href: Callable[[str], str],
                   doc_slug: Callable[[str], str], pages: Collection[str]) -> list[dict[str, Any]]:
     """One dict per verdict, in document order (stable within a document). `pages`: suites that have a page;
     `suites` are the names of the suites behind a verdict, `suite_links` links to those with a page."""
     views = []
     for v in verdicts:
-        claim, status = v.claim, Status(v.status)
-        rows, suites = [], list(claim.suites)
+        rows, suites = [], list(v.suites)
         for idx in v.rows:
             if idx in frame.index:
                 r = frame.loc[idx]
@@ -68,16 +50,15 @@ def verdict_views(verdicts: Iterable[Any], frame: pd.DataFrame, *, suite_href: C
                 suites.append(r.suite)
             else:
                 rows.append(f"#{idx} (not in this run's table)")
-        anchor, unit = f"claim-{doc_slug(claim.id)}", claim_unit(claim)
-        value = "—" if is_missing(v.value) else format_value(v.value, unit)
+        anchor = f"claim-{doc_slug(v.claim)}"
         views.append({
-            "id": claim.id, "doc": str(claim.doc), "quote": claim.quote, "kind": claim.kind,
-            "quantity": claim.quantity, "stated": _stated(claim, unit), "status": status.value, "css": CSS[status],
-            "value": value, "evidence": v.evidence or claim.reason,
-            "formula": v.formula, "assumption": v.assumption, "plot": v.plot or "",
-            "details": details_table(v.details), "rows": rows, "suites": list(dict.fromkeys(suites)),
+            "id": v.claim, "doc": v.doc, "quote": v.quote, "kind": v.kind, "quantity": v.quantity,
+            "stated": _stated(v), "status": v.status.value, "css": CSS[v.status],
+            "value": format_value(v.value, v.unit), "evidence": v.evidence, "formula": v.formula,
+            "assumption": v.assumption, "details": details_table(v.details), "rows": rows,
+            "suites": list(dict.fromkeys(suites)),
             "suite_links": [Link(n, suite_href(n)) if n in pages else n for n in dict.fromkeys(suites)],
-            "anchor": anchor, "href": f"doc_{doc_slug(str(claim.doc))}.html#{anchor}", "reason": claim.reason})
+            "anchor": anchor, "href": f"doc_{doc_slug(v.doc)}.html#{anchor}", "reason": v.reason})
     return sorted(views, key=lambda view: view["doc"])
 
 
@@ -119,20 +100,9 @@ def _names(value: Any) -> str:
 
 def environment_context(info: Mapping[str, Any], frame: pd.DataFrame,
                         suite_href: Callable[[str], str]) -> dict[str, Any]:
-    """run.json pretty-printed, and the machine's measured peaks (from run.json or roofline rows) if present."""
-    rows = []
-    for key in ("peaks", "roofline"):
-        peaks = info.get(key)
-        if isinstance(peaks, Mapping):
-            rows += [[f"run.json {key}.{k}", format_value(v, _peak_unit(k)), ""] for k, v in peaks.items()]
-    ok = frame[(frame.status == "ok") & frame.metric.isin(PEAK_METRICS)]
-    ok = ok[(ok.suite == "roofline") | (ok.measure == "peak")]
-    for idx, r in ok.iterrows():
-        rows.append([Link(f"{r.suite}/{r.case} {r.metric}", f"{suite_href(r.suite)}#{row_anchor(idx)}"),
-                     format_value(r.value, r.unit), r.method])
+    """run.json pretty-printed, and the machine's measured peaks (ok rows of measure "peak") if the run has them."""
+    ok = frame[(frame.status == "ok") & frame.metric.isin(PEAK_METRICS) & (frame.measure == "peak")]
+    rows = [[Link(f"{r.suite}/{r.case} {r.metric}", f"{suite_href(r.suite)}#{row_anchor(idx)}"),
+             format_value(r.value, r.unit), r.method] for idx, r in ok.iterrows()]
     return {"json": json.dumps(info, indent=2, sort_keys=True, default=str),
             "peaks": Table(columns=["peak", "value", "method"], rows=rows, num={1}) if rows else None}
-
-
-def _peak_unit(key: str) -> str:
-    return "FLOP/s" if "flops" in key else ("bytes/s" if "bytes_per_s" in key else "")

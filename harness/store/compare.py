@@ -1,4 +1,5 @@
-"""Per-metric deltas between two runs' result frames (as `harness.store.results.load_frame` returns them).
+"""What changed between two runs: per-metric deltas of their result frames (as `harness.store.results.load_frame`
+returns them), and the verdicts whose status changed (`compare_verdicts`, over their verdicts.jsonl).
 
 Rows are matched on `COMPARE_KEYS` plus every `shape.*` column of either frame; device and thread count are
 deliberately not keys, so the same benchmark on two machines lines up. A key must identify one row per run
@@ -9,11 +10,14 @@ shape column holds ints in one frame and floats (with NaN) in another as soon as
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import pandas as pd
 
 from harness.errors import ArchbenchError
+from harness.store.units import format_value
+from harness.store.verdicts import Status, VerdictRecord
 
 COMPARE_KEYS = ["suite", "case", "arch", "measure", "metric", "stat", "unit", "dtype"]
 CARRIED = ["value", "spread", "status"]
@@ -63,3 +67,32 @@ def compare_runs(frame_a: pd.DataFrame, frame_b: pd.DataFrame, *,
     out["status_a"], out["status_b"] = merged["status_a"], merged["status_b"]
     out["present"] = merged["present"].astype(str).map({"both": "both", "left_only": "a_only", "right_only": "b_only"})
     return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    """One claim whose status differs between run a and run b (None: the run has no verdict for it)."""
+    claim: str
+    status_a: Status | None
+    status_b: Status | None
+    value_a: Any = None
+    value_b: Any = None
+    unit: str = ""
+
+    def __str__(self) -> str:
+        def side(status: Status | None, value: Any) -> tuple[str, str]:
+            return ("(not judged)", "—") if status is None else (status.value, format_value(value, self.unit))
+        (old, old_value), (new, new_value) = side(self.status_a, self.value_a), side(self.status_b, self.value_b)
+        return f"{self.claim}: {old} -> {new} ({old_value} -> {new_value})"
+
+
+def compare_verdicts(a: Sequence[VerdictRecord], b: Sequence[VerdictRecord]) -> list[VerdictChange]:
+    """The claims whose status changed from run a to run b, or that only one run judged; in b's order, then a's."""
+    by_claim_a, by_claim_b = {v.claim: v for v in a}, {v.claim: v for v in b}
+    changes = []
+    for claim in dict.fromkeys([*by_claim_b, *by_claim_a]):
+        old, new = by_claim_a.get(claim), by_claim_b.get(claim)
+        if old is None or new is None or old.status != new.status:
+            changes.append(VerdictChange(claim, old and old.status, new and new.status, old and old.value,
+                                         new and new.value, (new or old).unit))
+    return changes

@@ -167,17 +167,6 @@ def nvml_process_memory(cuda_index: int = 0) -> dict[str, Any]:
         return _unavailable(err)
 
 
-def device_label(device: str = "cpu", threads: int | None = None) -> str:
-    """Short human label: `cpu: <model> ×<threads> threads` or `cuda: <GPU name>`."""
-    if device.startswith("cuda"):
-        try:
-            return f"cuda: {torch.cuda.get_device_name(torch.device(device))}"
-        except Exception as err:  # noqa: BLE001
-            return f"cuda: unavailable ({one_line(err, 80)})"
-    threads = torch.get_num_threads() if threads is None else threads
-    return f"cpu: {cpu_model()} ×{threads} threads"
-
-
 def run_metadata() -> dict[str, Any]:
     """Everything about the machine and software that a result depends on; written once to `run.json`."""
     return {

@@ -8,6 +8,7 @@ Layout of a run directory (`<root>/<run-id>/`):
 * `done.jsonl` — one `{"suite", "key"}` line per finished unit of work, written after the unit's rows, so a rerun
   (`store.completed_keys()`) skips finished units and redoes unfinished ones. What a "key" is belongs to the runner.
 * `run.json` — machine and software metadata (`harness.store.machine.run_metadata()`), written once per run.
+* `verdicts.jsonl` — the claims' verdicts over this run's rows, written after judging (`harness.store.verdicts`).
 
 In rows.jsonl `shape` is a nested object; in a DataFrame each shape entry becomes its own column named
 `shape.<name>` (`shape.B`, `shape.T`...), so shapes never collide with schema columns such as `n`.
@@ -24,17 +25,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import pandas as pd
 
 from harness.errors import ArchbenchError, one_line
+from harness.store.machine import git_state
 
 STATUSES = ("ok", "failed", "untestable")
 STATS = ("median", "mean", "min", "max", "exact", "analytic", "count", "sum")
 REQUIRED = ("run_id", "suite", "case", "measure", "metric", "value", "unit", "status")
 IDENTITY = ["suite", "case", "arch", "measure", "metric", "stat", "unit", "device", "dtype", "threads"]
-COMPARE_KEYS = ["suite", "case", "arch", "measure", "metric", "stat", "unit", "dtype"]
 RUN_ID = re.compile(r"^(\d{4,})_([0-9a-f]{7,40}|nogit)_(\d{8}-\d{6})$")
 ROWS, DONE, RUN_INFO = "rows.jsonl", "done.jsonl", "run.json"
 
@@ -87,16 +88,6 @@ class Row:
         if self.status != "ok" and (self.value is not None or not self.reason):
             raise ArchbenchError(f"{self.status} row {self.suite}/{self.case}/{self.metric} needs a reason, no value")
 
-    @classmethod
-    def failed(cls, *, reason: str | BaseException, unit: str = "", **fields: Any) -> Row:
-        """A row saying the measurement raised; an exception becomes its one-line message."""
-        return cls(status="failed", value=None, unit=unit, reason=_reason(reason), **fields)
-
-    @classmethod
-    def untestable(cls, *, reason: str | BaseException, unit: str = "", **fields: Any) -> Row:
-        """A row saying the measurement cannot be made here (no GPU, arch lacks the feature...)."""
-        return cls(status="untestable", value=None, unit=unit, reason=_reason(reason), **fields)
-
     def to_record(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -110,10 +101,6 @@ class Row:
             raise ArchbenchError("; ".join(filter(None, [missing and f"missing column(s) {', '.join(missing)}",
                                                          unknown and f"unknown column(s) {', '.join(unknown)}"])))
         return cls(**record)
-
-
-def _reason(reason: str | BaseException) -> str:
-    return one_line(reason) if isinstance(reason, BaseException) else reason
 
 
 def _finite_or_none(name: str, number: Any) -> float | None:
@@ -183,7 +170,7 @@ class ResultStore:
 
     def completed_keys(self) -> set[tuple[str, str]]:
         """`(suite, key)` of every unit marked done in this run."""
-        records = _read_jsonl(self.done_path) if self.done_path.exists() else []
+        records = read_jsonl(self.done_path) if self.done_path.exists() else []
         try:
             return {(record["suite"], record["key"]) for _, record in records}
         except (KeyError, TypeError) as err:
@@ -209,7 +196,7 @@ class ResultStore:
             raise ArchbenchError(f"{self.run_dir / RUN_INFO}: {one_line(err)}") from None
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
+def read_jsonl(path: Path) -> list[tuple[int, Any]]:
     """`(line number, parsed line)` pairs; a bad line raises ArchbenchError naming the file and the line (1-based)."""
     text = path.read_text(encoding="utf-8", errors="replace")
     lines = text.split("\n")  # exactly the writer's separator; a final "\n" leaves one empty last item
@@ -225,18 +212,27 @@ def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
     return records
 
 
-def load_rows(path: Path) -> list[Row]:
-    """Every row of a rows.jsonl, schema-checked; errors name the file and line."""
+Record = TypeVar("Record")
+
+
+def read_records(path: Path, parse: Callable[[Any], Record], what: str) -> list[Record]:
+    """Every line of a JSON-lines file parsed by `parse` (e.g. `Row.from_record`), which raises ArchbenchError or
+    TypeError for a bad record; a missing file or a bad line raises ArchbenchError naming the file and the line."""
     path = Path(path)
     if not path.is_file():
-        raise ArchbenchError(f"no results file {path}")
-    rows = []
-    for number, record in _read_jsonl(path):
+        raise ArchbenchError(f"no {what} file {path}")
+    records = []
+    for number, record in read_jsonl(path):
         try:
-            rows.append(Row.from_record(record))
+            records.append(parse(record))
         except (ArchbenchError, TypeError) as err:
             raise ArchbenchError(f"{path} line {number}: {one_line(err)}") from None
-    return rows
+    return records
+
+
+def load_rows(path: Path) -> list[Row]:
+    """Every row of a rows.jsonl, schema-checked; errors name the file and line."""
+    return read_records(path, Row.from_record, "results")
 
 
 def load_frame(path: Path, *, keep_superseded: bool = False) -> pd.DataFrame:
@@ -276,8 +272,6 @@ def new_run_id(root: Path, *, now: datetime | None = None) -> str:
 
     The counter is one more than the largest among the run directories already under `root`.
     """
-    from harness.store.machine import git_state
-
     counters = [int(m.group(1)) for p in _children(root) if (m := RUN_ID.match(p.name))]
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
     return f"{max(counters, default=0) + 1:04d}_{git_state()['short']}_{stamp}"

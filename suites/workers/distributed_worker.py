@@ -97,7 +97,7 @@ def base_fields(measure: str, case: str, arch: str, shape: dict, dev) -> dict:
 def run_ep(args, rec, dev):
     from archs import get_config
     from archs.components.moe import MoE
-    from archs.parallel import CommCounter, ExpertParallelMoE, gather0, rel_error, timed_steps
+    from archs.parallel import CommCounter, ExpertParallelMoE, gather0, rel_and_max_error, timed_steps
     W, rank = dist.get_world_size(), dist.get_rank()
     cfg = get_config(args.moe_arch)
     torch.manual_seed(args.seed)
@@ -133,7 +133,7 @@ def run_ep(args, rec, dev):
                   "expert_grads": (torch.cat(expert_grads), flat_grads(moe.experts.parameters())),
                   "replicated_grads": (flat_grads(replicated), flat_grads(ref_replicated))}
         for what, (got, want) in checks.items():
-            rel, max_abs = rel_error(got, want)
+            rel, max_abs = rel_and_max_error(got, want)
             rec.row(base, measure=f"ep_{what}_vs_single", metric="rel_error", value=rel, unit="ratio",
                     method="||EP - unsharded MoE|| / ||unsharded||, same weights and global batch, fp32",
                     extra={"max_abs": max_abs, "numel": got.numel()})
@@ -172,7 +172,7 @@ def run_fsdp(args, rec, dev):
     from torch.distributed.fsdp import fully_shard
 
     from archs import get_config
-    from archs.parallel import CommCounter, rel_error, timed_steps
+    from archs.parallel import CommCounter, rel_and_max_error, timed_steps
     W, rank = dist.get_world_size(), dist.get_rank()
     cfg = get_config(args.fsdp_arch)
     torch.manual_seed(args.seed)
@@ -219,7 +219,7 @@ def run_fsdp(args, rec, dev):
         checks = {"loss_before_step": (loss0, ref_loss0.detach()), "loss_after_step": (loss1, ref_loss1),
                   "params_after_step": (torch.cat(params), torch.cat([p.reshape(-1) for p in ref.parameters()]))}
         for what, (got, want) in checks.items():
-            rel, max_abs = rel_error(got.detach(), want)
+            rel, max_abs = rel_and_max_error(got, want)
             rec.row(base, measure=f"fsdp_{what}_vs_single", metric="rel_error", value=rel, unit="ratio",
                     method="|FSDP2 - unsharded| / |unsharded| after one AdamW step on the same global batch, fp32",
                     extra={"max_abs": max_abs, "got": float(got.reshape(-1)[0]), "want": float(want.reshape(-1)[0])})

@@ -1,12 +1,15 @@
 """The command line: bad input ends in one line on stderr and exit status 2, never a traceback."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 
 from archbench.cli import main
+from harness.store.results import ResultStore, Row
+from harness.store.verdicts import VERDICTS, Status, VerdictRecord, read_verdicts, write_verdicts
 
 
 def run_cli(*args, cwd=None):
@@ -35,8 +38,6 @@ def test_bad_input_is_one_line_and_exit_2(args, message, capsys):
 def test_corrupt_results_file_names_file_and_line(tmp_path, capsys):
     run = tmp_path / "0001_nogit_20250101-000000"
     run.mkdir()
-    import json
-    from harness.store.results import Row
     good = Row(run_id=run.name, suite="s", case="c", measure="m", metric="latency_fwd_s", value=1.0, unit="s")
     (run / "rows.jsonl").write_text(json.dumps(good.to_record()) + "\nnot json\n")
     assert main(["compare", str(run), str(run)]) == 2
@@ -68,6 +69,8 @@ def test_a_rerun_continues_the_last_run_and_skips_finished_units(tmp_path, capsy
     args = ["run", "--suites", "doc_figures", "--results", str(tmp_path), "--no-report"]
     assert main(args) == 0
     first = capsys.readouterr()
+    verdicts = {v.claim: v for v in read_verdicts(first.out.strip())}    # the run judged its claims
+    assert "claims judged" in first.err and verdicts["001-gqa-table-kv3"].status is Status.HOLDS
     assert main(args) == 0
     second = capsys.readouterr()
     assert first.out == second.out                               # same run directory
@@ -81,3 +84,32 @@ def test_tokenizer_flag_accepts_byte_and_bpe_sizes_only(capsys):
     assert tokenizer_name("byte") == "byte" and tokenizer_name("bpe:2048") == "bpe:2048"
     assert main(["run", "--tokenizer", "bpe:12"]) == 2
     assert "expected 'byte' or 'bpe:<256..65536>'" in capsys.readouterr().err
+
+
+def make_run(root, run_id, value):
+    store = ResultStore(root, run_id)
+    store.append(store.row(suite="doc_figures", case="gqa-3kv", measure="kv_vs_mha", metric="kv_reduction",
+                           value=value, unit="ratio", stat="analytic"))
+    return store.run_dir
+
+
+def test_report_of_a_run_without_verdicts_judges_it_first_and_says_so(tmp_path, capsys):
+    run = make_run(tmp_path, "0001_nogit_20250101-000000", 4.0)
+    assert main(["report", str(run), "--out", str(tmp_path / "out")]) == 0
+    assert "has no current verdicts.jsonl; judging its rows now" in capsys.readouterr().err
+    verdicts = {v.claim: v for v in read_verdicts(run)}
+    assert verdicts["001-gqa-table-kv3"].status is Status.HOLDS
+    assert "001-gqa-table-kv3" in (tmp_path / "out" / run.name / "doc_001.html").read_text()
+    assert main(["report", str(run), "--out", str(tmp_path / "out")]) == 0     # now read, not judged again
+    assert "judging" not in capsys.readouterr().err
+
+
+def test_compare_shows_the_verdicts_that_changed(tmp_path, capsys):
+    runs = [make_run(tmp_path, f"000{i}_nogit_20250101-000000", value) for i, value in ((1, 4.0), (2, 3.0))]
+    for run, status, value in zip(runs, (Status.HOLDS, Status.REFUTED), (4.0, 3.0)):
+        write_verdicts(run, [VerdictRecord(claim="001-x", doc="001", status=status, value=value, unit="ratio"),
+                             VerdictRecord(claim="001-y", doc="001", status=Status.UNTESTABLE)])
+    assert main(["compare", *map(str, runs)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("kv_reduction") < out.index("verdicts: 1 of 2 claims changed status")
+    assert "  001-x: holds -> refuted (4 -> 3)" in out and "001-y" not in out

@@ -1,16 +1,18 @@
 """Tests for claims as data: loading and validation, each generic check at its boundaries on synthetic results,
-evaluate's robustness, and the doc_figures suite whose rows the `computed` claims read."""
+evaluate's robustness, judging a run into its verdicts.jsonl, and the doc_figures suite whose rows many claims
+read."""
 import io
 from pathlib import Path
 
 import pytest
 
 from harness.claims.load import load_claims
-from harness.claims.model import CHECKS, KINDS, Check, Claim, Status, evaluate
+from harness.claims.model import CHECKS, KINDS, Check, Claim, Status, evaluate, judge_run
 from suites import CLAIMS_DIR
 from harness.errors import ArchbenchError
 from harness.store.metrics import metric
 from harness.store.results import ResultStore, load_frame
+from harness.store.verdicts import read_verdicts
 from harness.runner import complete_row, run_suite
 from harness.suite import Context
 from suites.doc_figures import SUITE as DOC_FIGURES
@@ -133,7 +135,7 @@ def test_claim_in_the_wrong_document_file_is_rejected(tmp_path):
         load_claims(write(tmp_path, GOOD, "001_x.toml"))
 
 
-# ---------------------------------------------------------------- matches / computed
+# ---------------------------------------------------------------- matches
 def test_matches_holds_within_tolerance(tmp_path):
     f = frame_of(tmp_path, dict(metric="params_total", unit="params", value=104.0))
     assert judge(claim("matches", 100, 0.05, where={"metric": "params_total"}), f).status is H
@@ -159,7 +161,7 @@ def test_matches_on_failed_rows_is_untestable_with_their_reason(tmp_path):
 def test_matches_alternative_reading_gives_assumption(tmp_path):
     f = frame_of(tmp_path, dict(case="fp16", unit="bytes", metric="kv_bytes", value=75.0),
                  dict(case="fp32", unit="bytes", metric="kv_bytes", value=150.0))
-    c = claim("computed", 150, 0.05, where={"suite": "synthetic", "case": "fp16"},
+    c = claim("matches", 150, 0.05, where={"suite": "synthetic", "case": "fp16"},
               alternatives=[{"where": {"suite": "synthetic", "case": "fp32"}, "assumption": "fp32 cache"}])
     v = judge(c, f)
     assert v.status is A and v.assumption == "fp32 cache"
@@ -184,6 +186,9 @@ def test_matches_prefers_exact_rows_over_analytic(tmp_path):
 
 
 # ---------------------------------------------------------------- intervals: within_range, speedup, scales
+STABLE = {"repeats": [1.0, 1.01]}         # timed rows need stable repeats (test_judging_rules.py pins that rule)
+
+
 @pytest.mark.parametrize("q1, q3, expected", [(1.2, 1.4, H), (2.1, 2.5, R), (1.8, 2.2, I)], ids=["in", "out", "edge"])
 def test_within_range_judges_the_ci(tmp_path, q1, q3, expected):
     f = frame_of(tmp_path, dict(value=(q1 + q3) / 2, q1=q1, q3=q3))
@@ -193,26 +198,24 @@ def test_within_range_judges_the_ci(tmp_path, q1, q3, expected):
 @pytest.mark.parametrize("q1, q3, expected", [(1.10, 1.3, H), (0.9, 1.099, R), (1.0, 1.2, I)],
                          ids=["lower-at-threshold", "upper-below", "straddles"])
 def test_speedup_threshold_uses_ci_ends(tmp_path, q1, q3, expected):
-    f = frame_of(tmp_path, dict(value=(q1 + q3) / 2, q1=q1, q3=q3))
+    f = frame_of(tmp_path, dict(value=(q1 + q3) / 2, q1=q1, q3=q3, extra=STABLE))
     assert judge(claim("speedup", 1.10, where=WHERE), f).status is expected
 
 
 @pytest.mark.parametrize("q1, q3, expected", [(1.12, 1.20, H), (1.01, 1.09, R), (1.16, 1.30, R), (0.95, 1.12, I)],
                          ids=["overlaps", "below", "above", "too-wide"])
 def test_speedup_range_needs_overlap_and_a_faster_ci(tmp_path, q1, q3, expected):
-    f = frame_of(tmp_path, dict(value=(q1 + q3) / 2, q1=q1, q3=q3))
+    f = frame_of(tmp_path, dict(value=(q1 + q3) / 2, q1=q1, q3=q3, extra=STABLE))
     assert judge(claim("speedup", [1.10, 1.15], where=WHERE), f).status is expected
 
 
 def test_speedup_without_ci_uses_the_point_value(tmp_path):
-    assert judge(claim("speedup", 2.0, where=WHERE), frame_of(tmp_path, dict(value=2.5))).status is H
+    assert judge(claim("speedup", 2.0, where=WHERE), frame_of(tmp_path, dict(value=2.5, extra=STABLE))).status is H
 
 
 def test_ratio_of_two_selections_pairs_rows_by_shape(tmp_path):
-    f = frame_of(tmp_path, dict(case="mha", metric="latency_decode_s", unit="s", value=2.0, shape={"T": 64}),
-                 dict(case="mha", metric="latency_decode_s", unit="s", value=8.0, shape={"T": 512}),
-                 dict(case="gqa", metric="latency_decode_s", unit="s", value=1.0, shape={"T": 64}),
-                 dict(case="gqa", metric="latency_decode_s", unit="s", value=2.0, shape={"T": 512}))
+    f = frame_of(tmp_path, *[dict(case=c, metric="latency_decode_s", unit="s", value=v, shape={"T": T}, extra=STABLE)
+                             for c, T, v in (("mha", 64, 2.0), ("mha", 512, 8.0), ("gqa", 64, 1.0), ("gqa", 512, 2.0))])
     v = judge(claim("ratio_at_least", 2.0, num={"case": "mha"}, den={"case": "gqa"}), f)
     assert v.status is H and sorted(d["ratio"] for d in v.details) == [2.0, 4.0]
 
@@ -242,7 +245,16 @@ def test_scales_can_fit_the_exponent_from_value_rows(tmp_path, power, expected):
     f = frame_of(tmp_path, *[dict(case="scratch", metric="peak_bytes", unit="bytes", stat="analytic",
                                   value=float(T ** power), shape={"T": T}) for T in (1024, 4096, 16384)])
     c = claim("scales", where={"case": "scratch"}, fit="shape.T", expected=1.0, tolerance_abs=0.2)
-    assert judge(c, f).status is expected
+    v = judge(c, f)
+    assert v.status is expected and v.value == pytest.approx(power) and v.unit == "exponent"
+
+
+def test_a_fit_over_two_points_is_untestable_not_exact(tmp_path):
+    """One rule for log-log fits (harness.measure.timing.fit_loglog): two points give no interval, so no verdict."""
+    f = frame_of(tmp_path, *[dict(case="scratch", metric="peak_bytes", unit="bytes", stat="analytic",
+                                  value=float(T), shape={"T": T}) for T in (1024, 4096)])
+    v = judge(claim("scales", where={"case": "scratch"}, fit="shape.T", expected=1.0), f)
+    assert v.status is U and "scratch" in v.evidence and ">= 3" in v.evidence
 
 
 # ---------------------------------------------------------------- learning checks over seeds
@@ -345,6 +357,38 @@ def test_evaluate_turns_a_crashing_check_into_untestable(monkeypatch):
 
 def test_evaluate_survives_an_unknown_check_name():
     assert judge(claim("no-such-check", 1, 0.1), None).status is U
+
+
+# ---------------------------------------------------------------- units and numbers in verdicts
+def test_a_verdict_carries_its_unit_and_evidence_prints_numbers_as_tables_do(tmp_path):
+    f = frame_of(tmp_path, dict(metric="kv_bytes", unit="bytes", value=1.875e9))
+    v = judge(claim("matches", 1.875e9, 0.01, where={"metric": "kv_bytes"}), f)
+    assert v.unit == "bytes" and "1.875 GB vs stated 1.875 GB" in v.evidence
+
+
+def test_an_untestable_verdict_takes_the_unit_of_the_metric_it_needs(tmp_path):
+    v = judge(claim("matches", 4e9, 0.01, where={"metric": "kv_bytes"}), frame_of(tmp_path, dict(value=1.0)))
+    assert v.status is U and v.unit == "bytes"
+
+
+def test_better_than_reports_the_relative_improvement_as_a_ratio(tmp_path):
+    f = frame_of(tmp_path, *losses("new", [2.50, 2.51, 2.49]), *losses("base", [3.00, 3.01, 2.99]))
+    v = judge(better(), f)
+    assert v.unit == "ratio" and v.value == pytest.approx(0.5 / 3.0, rel=1e-3)
+
+
+# ---------------------------------------------------------------- judging a run: verdicts as data
+def test_judge_run_writes_the_verdicts_beside_the_rows(tmp_path):
+    frame_of(tmp_path, dict(metric="params_total", unit="params", value=104.0))
+    run_dir = tmp_path / RUN_ID
+    claims = [claim("matches", 100, 0.05, where={"metric": "params_total"}),
+              Claim(id="t-2", doc="001", quote="q", kind="untestable", quantity="x", reason="no GPT-4o here")]
+    records = judge_run(run_dir, claims)
+    assert read_verdicts(run_dir) == records
+    first, second = records
+    assert (first.claim, first.status, first.value, first.unit, first.rows) == ("t-1", H, 104.0, "params", (0,))
+    assert "104 vs stated 100" in first.evidence and first.quote == "q" and first.suites == ("synthetic",)
+    assert (second.status, second.evidence, second.reason) == (U, "no GPT-4o here", "no GPT-4o here")
 
 
 # ---------------------------------------------------------------- the doc_figures suite

@@ -49,12 +49,3 @@ def test_git_state_outside_a_repository_is_nogit(tmp_path):
 def test_absent_git_binary_is_nogit(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert machine.git_state()["commit"] == "nogit"
-
-
-def test_cpu_device_label_names_the_thread_count():
-    assert machine.device_label("cpu", threads=3).endswith("×3 threads")
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA answer")
-def test_cuda_device_label_without_cuda_says_unavailable():
-    assert machine.device_label("cuda").startswith("cuda: unavailable")

@@ -25,21 +25,11 @@ def make_row(store, **overrides):
 
 def test_rows_round_trip_through_jsonl(tmp_path):
     store = ResultStore(tmp_path, "0001_nogit_20250101-000000")
-    written = [make_row(store), Row.failed(run_id=store.run_id, suite="speed", case="attn", measure="time",
-                                           metric="backward", reason=RuntimeError("out of memory"))]
+    written = [make_row(store), Row(run_id=store.run_id, suite="speed", case="attn", measure="time", metric="backward",
+                                    value=None, unit="", status="failed", reason="RuntimeError: out of memory")]
     for row in written:
         store.append(row)
     assert load_rows(store.rows_path) == written
-
-
-def test_failed_row_keeps_the_exception_as_one_line(tmp_path):
-    row = Row.failed(run_id="r", suite="s", case="c", measure="m", metric="x", reason=ValueError("bad\nmore"))
-    assert (row.status, row.value, row.reason) == ("failed", None, "ValueError: bad")
-
-
-def test_untestable_row_has_no_value(tmp_path):
-    row = Row.untestable(run_id="r", suite="s", case="c", measure="m", metric="x", reason="needs a GPU")
-    assert (row.status, row.value) == ("untestable", None)
 
 
 def test_ok_row_without_value_is_rejected():
