@@ -5,8 +5,9 @@ Caches that grow with the sequence (attention's keys and values, MLA's latent) k
 new token, never the tokens already cached (a concatenation per step copies all S of them: 3-7x slower decoding
 at 4k-64k tokens of context, measured on CPU). When a write does not fit, the storage grows geometrically
 (GROWTH x what is needed), so the copies on growth cost O(1) per token amortised; a caller that knows the
-generation length can ask for that capacity up front. A sliding-window buffer never grows past its window: once
-its storage is full it moves the last window-1 tokens to the front, in place.
+generation length can ask for that capacity up front (exactly that is then allocated, until it is exceeded).
+A sliding-window buffer never grows past its window: once its storage is full it moves the last window-1 tokens
+to the front, in place.
 
 `nbytes()` counts the tokens the cache holds (exactly what the analytic cache formulas give); `capacity_bytes()`
 counts the storage allocated for them.
@@ -32,10 +33,10 @@ class TokenBuffer:
 
     The cached tokens are storage[start:end] along `dim`. With `window`, only the last window-1 tokens are kept
     after an append: a window of w lets token t see t-w+1..t, so w-1 past tokens are all the next step needs.
-    `capacity` (tokens) is what the first append allocates at least. `copy.copy` forks: the fork shares the storage
-    and owns its own start/end, so it can append past the tokens it inherited without touching the original's; a
-    buffer whose storage is shared moves tokens only into new storage. (Two forks appending from the same point
-    write the same slots: a fork is for "one more step from this cache", as the suites time decoding.)"""
+    `capacity` (tokens) is what the first append allocates, if that is enough. `copy.copy` forks: the fork shares
+    the storage and owns its own start/end, so it can append past the tokens it inherited without touching the
+    original's; a buffer whose storage is shared moves tokens only into new storage. (Two forks appending from the
+    same point write the same slots: a fork is for "one more step from this cache", as the suites time decoding.)"""
     dim: int
     window: int | None = None
     capacity: int = 0
@@ -86,8 +87,10 @@ class TokenBuffer:
         storage when it is too small (grown geometrically) or shared with a fork; in place otherwise."""
         if self.window is not None:
             size = self._window_capacity()
+        elif self.capacity >= needed:                      # as requested: room for the whole generation
+            size = self.capacity
         else:
-            size = max(self.capacity, BLOCK_TOKENS * math.ceil(GROWTH * needed / BLOCK_TOKENS))
+            size = BLOCK_TOKENS * math.ceil(GROWTH * needed / BLOCK_TOKENS)
         olds = self.views()
         if self.shared or size > self.capacity_tokens():
             self.storage = tuple(new.new_empty(_with(new.shape, self.dim, size)) for new in news)
@@ -159,7 +162,8 @@ class KVCache(Cache):
     buffer: TokenBuffer | None = None
 
     def __post_init__(self):
-        self.buffer = self.buffer or TokenBuffer(dim=2, window=self.window, capacity=self.capacity)
+        if self.buffer is None:
+            self.buffer = TokenBuffer(dim=2, window=self.window, capacity=self.capacity)
 
     @property
     def k(self) -> torch.Tensor | None:

@@ -44,7 +44,8 @@ class MLACache(Cache):
     buffer: TokenBuffer | None = None
 
     def __post_init__(self):
-        self.buffer = self.buffer or TokenBuffer(dim=1, window=self.window, capacity=self.capacity)
+        if self.buffer is None:
+            self.buffer = TokenBuffer(dim=1, window=self.window, capacity=self.capacity)
 
     def tensors(self) -> list[torch.Tensor]:
         """The latent and the rope key (what the analytic formula counts), as views of the one buffer."""
