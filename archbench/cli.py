@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -22,11 +23,16 @@ from harness.report.render import render_run
 from harness.runner import run_suites
 from harness.store.bench_import import benchmark_rows
 from harness.store.compare import compare_runs, compare_verdicts
-from harness.store.machine import git_state, run_metadata
-from harness.store.results import ROWS, ResultStore, Row, latest_run, load_frame
+from harness.store.machine import run_metadata
+from harness.store.results import (RUN_INFO, ResultStore, Row, current_frame, latest_run, load_frame,
+                                   read_run_info)
 from harness.store.verdicts import VERDICTS, VerdictRecord, read_verdicts, verdicts_current
 from harness.suite import PROFILES, Context
-from harness.train.data import load_corpus
+
+from archbench import preflight
+from harness.errors import one_line
+from harness.store.lock import results_lock
+from harness.store.resume import resumable_run, run_identity
 
 RESULTS_ROOT = Path("results")
 REPORTS_ROOT = Path("reports") / "out"
@@ -54,6 +60,8 @@ def _names(value: str, registry, what: str) -> list[str] | None:
     if value in ("", "all"):
         return None
     names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:                                    # "," is a typo, not "all"
+        raise ArchbenchError(f"no {what} named in {value!r}; name some, or pass all")
     for name in names:
         registry.get(name)                           # unknown -> ArchbenchError with did-you-mean
     return names
@@ -68,48 +76,58 @@ def cmd_run(args) -> int:
     arch_names = _names(args.archs, ARCHS, "architecture")
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.corpus:
-        load_corpus(args.corpus)                     # a missing or empty path fails now, in one line
-    claims = load_all_claims()                       # so does a broken claim file, before any suite runs
+    # everything the run needs is checked before the first unit (archbench/preflight.py): one line, exit 2
     root = Path(args.results)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    setting = {"profile": args.profile, "device": device, "dtype": args.dtype, "corpus": args.corpus,
-               "tokenizer": args.tokenizer}
-    store = _reusable_store(root, setting) if not args.fresh else None
-    store = store or ResultStore.create(root)
-    info = run_metadata() | setting | {"suites": suite_names, "archs": arch_names or "all"}
-    store.record_run_info(info)
-    ctx = Context(run_id=store.run_id, profile=args.profile, device=device, threads=torch.get_num_threads(),
-                  dtype=args.dtype,
-                  archs=frozenset(arch_names) if arch_names else None, run_dir=store.run_dir, seed=args.seed,
-                  corpus=args.corpus, tokenizer=args.tokenizer)
-    print(f"archbench run {store.run_id}: profile {args.profile}, {len(suite_names)} suites, "
-          f"{ctx.device}, {ctx.threads} threads -> {store.run_dir}", file=sys.stderr, flush=True)
-    run_suites([SUITES.get(n) for n in suite_names], ctx, store, redo=args.redo)
-    verdicts = judge_run(store.run_dir, claims)
-    print(f"archbench: {len(verdicts)} claims judged -> {store.run_dir / VERDICTS}", file=sys.stderr, flush=True)
-    if args.no_report:
-        print(store.run_dir)
-        return 0
-    return cmd_report(argparse.Namespace(run=str(store.run_dir), out=args.out))
+    preflight.output_folders(root, None if args.no_report else Path(args.out))
+    identity = run_identity(profile=args.profile, device=preflight.device(args.device), dtype=args.dtype,
+                            seed=args.seed, threads=torch.get_num_threads(), corpus=args.corpus,
+                            corpus_sha256=preflight.corpus_digest(args.corpus, _corpus_block_size(args.profile),
+                                                                  required="loss_curves" in suite_names),
+                            tokenizer=args.tokenizer)
+    claims = load_all_claims()                       # so does a broken claim file, before any suite runs
+    with results_lock(root):                         # one run per results folder at a time
+        store = _open_run(root, identity, fresh=args.fresh)
+        store.record_run_info(run_metadata() | {key: identity[key] for key in _SETTING} |
+                              {"identity": identity, "suites": suite_names, "archs": arch_names or "all"})
+        if args.redo:                                # a redo retrains from scratch, past a corrupt checkpoint too
+            shutil.rmtree(store.run_dir / "checkpoints", ignore_errors=True)
+        ctx = Context(run_id=store.run_id, profile=args.profile, device=identity["device"],
+                      threads=identity["threads"], dtype=args.dtype,
+                      archs=frozenset(arch_names) if arch_names else None, run_dir=store.run_dir, seed=args.seed,
+                      corpus=args.corpus, tokenizer=args.tokenizer)
+        print(f"archbench run {store.run_id}: profile {args.profile}, {len(suite_names)} suites, "
+              f"{ctx.device}, {ctx.threads} threads -> {store.run_dir}", file=sys.stderr, flush=True)
+        summary = run_suites([SUITES.get(n) for n in suite_names], ctx, store, redo=args.redo)
+        verdicts = judge_run(store.run_dir, claims)
+        print(f"archbench: {len(verdicts)} claims judged -> {store.run_dir / VERDICTS}", file=sys.stderr, flush=True)
+        if args.no_report:
+            print(store.run_dir)
+        else:
+            cmd_report(argparse.Namespace(run=str(store.run_dir), out=args.out))
+    failed = sum(counts["failed"] for counts in summary.values())
+    if failed:
+        print(f"archbench: {failed} unit(s) failed; each left a failed row with its reason in {store.rows_path} "
+              "(listed under Failures in the report)", file=sys.stderr)
+        return 1
+    return 0
 
 
-def _reusable_store(root: Path, setting: dict):
-    """The latest run, when it was made by this commit with the same profile, device and dtype: a rerun
-    continues it (finished units are skipped)."""
-    try:
-        last = latest_run(root)
-    except ArchbenchError:
-        return None
-    store = ResultStore(root, last.name)
-    try:
-        info = store.run_info()
-    except ArchbenchError:
-        return None
-    same_code = info.get("git", {}).get("commit") == git_state().get("commit")
-    defaults = {"device": "cpu", "dtype": "float32", "corpus": None, "tokenizer": "byte"}
-    same_setting = all(info.get(key, defaults.get(key)) == value for key, value in setting.items())
-    return store if same_code and same_setting else None
+_SETTING = ("profile", "device", "dtype", "seed", "corpus", "tokenizer")   # run.json's top-level copy
+
+
+def _corpus_block_size(profile: str) -> int:
+    """The context the loss curves train at: the corpus must hold a training and a validation window of it."""
+    from suites.loss_curves import train_config    # lazy: the suite's own setting
+    return train_config(Context(run_id="", profile=profile), seed=0).block_size
+
+
+def _open_run(root: Path, identity: dict, fresh: bool) -> ResultStore:
+    """The latest run when everything that changes its numbers matches (a rerun continues it), else a new one."""
+    store, why_new = (None, "--fresh") if fresh else resumable_run(root, identity)
+    if store is None:
+        store = ResultStore.create(root)
+        print(f"archbench: new run {store.run_id} ({why_new})", file=sys.stderr, flush=True)
+    return store
 
 
 def run_verdicts(run_dir: Path) -> list[VerdictRecord]:
@@ -124,9 +142,14 @@ def run_verdicts(run_dir: Path) -> list[VerdictRecord]:
 
 def cmd_report(args) -> int:
     from archbench.report_inputs import build_report_inputs  # lazy: every suite and the MVP pages
-    run_dir = Path(args.run) if args.run else latest_run(RESULTS_ROOT)
-    if not (run_dir / ROWS).exists():
-        raise ArchbenchError(f"{run_dir}: not a run directory (no {ROWS})")
+    run_dir = preflight.run_folder(Path(args.run) if args.run else latest_run(RESULTS_ROOT))
+    preflight.output_folders(None, Path(args.out))
+    if Path(args.out).resolve() == run_dir.resolve().parent:
+        raise ArchbenchError(f"--out {args.out} is the results folder of {run_dir.name}: the report would overwrite "
+                             "the runs; pass another folder")
+    if (run_dir / RUN_INFO).exists():
+        read_run_info(run_dir)                       # a run.json of wrong types fails here, in one line
+    current_frame(run_dir)                           # so do corrupt rows and done markers, before any judging
     index = render_run(run_dir, Path(args.out), verdicts=run_verdicts(run_dir), **build_report_inputs())
     print(f"report: {index}")
     return 0
@@ -136,6 +159,9 @@ def cmd_compare(args) -> int:
     """Per-metric deltas, then the verdicts whose status changed."""
     runs = [Path(p) for p in (args.a, args.b)]
     delta = compare_runs(*(load_frame(p) for p in runs))
+    if not (delta["present"] == "both").any():
+        raise ArchbenchError(f"{args.a} and {args.b} have no metric in common ({(delta.present == 'a_only').sum()} "
+                             f"rows only in the first, {(delta.present == 'b_only').sum()} only in the second)")
     with pd.option_context("display.max_rows", 200, "display.width", 160):
         print(delta.to_string(index=False) if len(delta) else "no metric in common")
     verdicts = [run_verdicts(p if p.is_dir() else p.parent) for p in runs]
@@ -147,22 +173,48 @@ def cmd_compare(args) -> int:
 
 
 def cmd_import_benchmark(args) -> int:
-    store = ResultStore.create(Path(args.results))
-    rows = [Row(**fields) for path in args.files for fields in benchmark_rows(Path(path), store.run_id)]
-    store.record_run_info({"imported_from": args.files, "profile": "pytest-benchmark"})
-    for row in rows:
-        store.append(row)
-    print(f"{len(rows)} benchmark rows -> {store.run_dir}")
+    """Every file is read and every row checked before the run exists: a bad file leaves no empty run behind."""
+    root = Path(args.results)
+    preflight.output_folders(root, None)
+    records = [fields for path in args.files for fields in _benchmark_records(Path(path))]
+    if not records:
+        raise ArchbenchError(f"no timed benchmark in {', '.join(args.files)} (saved with --benchmark-disable?)")
+    with results_lock(root):
+        store = ResultStore.create(root)
+        store.record_run_info({"imported_from": args.files, "profile": "pytest-benchmark"})
+        for fields in records:
+            store.append(Row(**fields | {"run_id": store.run_id}))
+    print(f"{len(records)} benchmark rows -> {store.run_dir}")
     return 0
+
+
+def _benchmark_records(path: Path) -> list[dict]:
+    """Row fields of one pytest-benchmark file, each checked as a Row (one line naming the file if not)."""
+    try:
+        records = list(benchmark_rows(path, run_id=""))
+        for fields in records:
+            Row(**fields)
+    except (AttributeError, TypeError, ValueError) as err:   # wrong JSON types inside the file
+        raise ArchbenchError(f"{path}: not a pytest-benchmark JSON file ({one_line(err)})") from None
+    except ArchbenchError as err:
+        raise ArchbenchError(f"{path}: {err}") from None
+    return records
 
 
 def cmd_list(args) -> int:
     from archs import ARCHS, analytic, get_config  # lazy: every architecture
     print(f"{'architecture':<24} {'doc':<4} {'scale':<9} {'params':>16} {'active':>16}  title")
+    broken = []
     for name in ARCHS.names():
         meta = ARCHS.meta(name)
-        p = analytic.params(get_config(name))
+        try:
+            p = analytic.params(get_config(name))
+        except Exception as err:  # noqa: BLE001 - a preset that does not build is named; the others are listed
+            broken.append(f"{name} ({one_line(err)})")
+            continue
         print(f"{name:<24} {meta['doc']:<4} {meta['scale']:<9} {p.total:>16,} {p.active:>16,}  {meta['title']}")
+    if broken:
+        raise ArchbenchError(f"preset(s) that do not build: {'; '.join(broken)}")
     return 0
 
 
@@ -201,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=positive_int, default=None)
     r.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32",
                    help="dtype of the component suites' inputs (bfloat16 is for GPUs)")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=preflight.seed, default=0)
     r.add_argument("--tokenizer", type=tokenizer_name, default="byte",
                    help="loss curves: byte-level (default) or a BPE trained here, e.g. bpe:2048")
     r.add_argument("--corpus", default=None, help="a local text file or folder of .txt files for the loss curves "
@@ -231,15 +283,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every way out is one line on stderr: 2 for bad input or an unusable file system, 1 for failed units or a
+    bug (ARCHBENCH_DEBUG=1 shows the traceback), 130 when interrupted, 141 when the reader of stdout has gone."""
+    debug = os.environ.get("ARCHBENCH_DEBUG", "") not in ("", "0")
     try:
         args = build_parser().parse_args(argv)
-        return args.fn(args)
-    except ArchbenchError as err:
-        print(f"archbench: {err}", file=sys.stderr)
-        return 2
+        status = args.fn(args)
+        sys.stdout.flush()                           # a closed pipe shows here, not at interpreter exit
+        return status
     except KeyboardInterrupt:
         print("archbench: interrupted; finished rows are kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:                          # `archbench list | head`: stop quietly, as `yes | head` does
+        _detach_stdout()
+        return 141
+    except Exception as err:
+        if debug:
+            raise
+        print(f"archbench: {_one_line_error(err)}", file=sys.stderr)
+        return 2 if isinstance(err, (ArchbenchError, OSError)) else 1
+
+
+def _one_line_error(err: Exception) -> str:
+    """The message for the user: ours as written; an OS error as `path: reason` (permission, read-only file system,
+    no space left...); anything else is a bug, said in one line."""
+    if isinstance(err, ArchbenchError):
+        return str(err)
+    if isinstance(err, OSError):
+        where = " -> ".join(str(name) for name in (err.filename, err.filename2) if name is not None)
+        return f"{where + ': ' if where else ''}{err.strerror or one_line(err)}"
+    return f"internal error: {one_line(err)} (ARCHBENCH_DEBUG=1 shows the traceback)"
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush does not fail on the closed pipe again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):    # not a real file (captured in tests): nothing to detach
+        pass
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def load_claims(directory: Path | str) -> list[Claim]:
     for path in paths:
         try:
             tables = tomllib.loads(path.read_text(encoding="utf-8")).get("claim", [])
-        except (OSError, tomllib.TOMLDecodeError) as err:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:   # invalid UTF-8 too
             raise ArchbenchError(f"{path.name}: {one_line(err)}") from None
         for number, table in enumerate(tables, 1):
             claim = claim_from_table(table, f"{path.name} claim #{number}")

@@ -9,6 +9,7 @@ GPU, because `CUDA_VISIBLE_DEVICES` may renumber devices.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import importlib
 import os
 import platform
@@ -49,7 +50,9 @@ def cpu_model() -> str:
 
 
 def git_state(repo_dir: Path = REPO_DIR) -> dict[str, Any]:
-    """`{"commit", "short", "dirty"}` of the checkout holding the harness; commit "nogit" when git can't say."""
+    """`{"commit", "short", "dirty", "diff_sha256"}` of the checkout holding the harness: `diff_sha256` hashes
+    `git diff HEAD` of a dirty tree (None when clean), so two runs of one commit with different local edits differ.
+    Commit "nogit" when git can't say."""
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=repo_dir, capture_output=True, text=True, timeout=10)
         if done.returncode != 0:
@@ -59,9 +62,10 @@ def git_state(repo_dir: Path = REPO_DIR) -> dict[str, Any]:
     try:
         commit = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        diff = hashlib.sha256(git("diff", "HEAD", "--binary").encode()).hexdigest() if dirty else None
     except Exception:  # noqa: BLE001 - no git binary, not a repo, no commits yet
-        return {"commit": "nogit", "short": "nogit", "dirty": None}
-    return {"commit": commit, "short": commit[:7], "dirty": dirty}
+        return {"commit": "nogit", "short": "nogit", "dirty": None, "diff_sha256": None}
+    return {"commit": commit, "short": commit[:7], "dirty": dirty, "diff_sha256": diff}
 
 
 def utc_now_iso() -> str:

@@ -5,8 +5,10 @@ Layout of a run directory (`<root>/<run-id>/`):
 * `rows.jsonl` — one JSON object per line, one line per `Row`. Each row is written with a single `write`, then
   flushed and fsync'ed, so a crash loses at most the row being written. A torn last line (crash mid-write) is
   moved to `rows.jsonl.torn` when a `ResultStore` reopens the run; `load_rows` on an unrepaired file reports it.
-* `done.jsonl` — one `{"suite", "key"}` line per finished unit of work, written after the unit's rows, so a rerun
-  (`store.completed_keys()`) skips finished units and redoes unfinished ones. What a "key" is belongs to the runner.
+* `done.jsonl` — one `{"suite", "key", "rows_bytes"}` line per finished unit of work, written after the unit's rows,
+  so a rerun (`store.completed_keys()`) skips finished units and redoes unfinished ones. What a "key" is belongs to
+  the runner. `rows_bytes` is the length of rows.jsonl after the unit's rows: on reopening, markers past the end of
+  a lost or truncated rows.jsonl are dropped (to `done.jsonl.dropped`), so no unit counts as done without its rows.
 * `run.json` — machine and software metadata (`harness.store.machine.run_metadata()`), written once per run.
 * `verdicts.jsonl` — the claims' verdicts over this run's rows, written after judging (`harness.store.verdicts`).
 
@@ -144,7 +146,9 @@ class ResultStore:
         self.rows_path, self.done_path = self.run_dir / ROWS, self.run_dir / DONE
         _move_torn_tail(self.rows_path)
         _move_torn_tail(self.done_path)
-        self.rows_path.touch()  # a run with no rows yet loads as an empty frame
+        if not self.rows_path.exists():
+            self.rows_path.touch()  # a run with no rows yet loads as an empty frame (reading changes nothing)
+        self._drop_markers_without_rows()
 
     @classmethod
     def create(cls, root: Path) -> ResultStore:
@@ -166,7 +170,27 @@ class ResultStore:
         _append_line(self.rows_path, row.to_record())
 
     def mark_done(self, suite: str, key: str) -> None:
-        _append_line(self.done_path, {"suite": suite, "key": key})
+        """The unit's rows are written; the marker records how long rows.jsonl then was (see below)."""
+        _append_line(self.done_path, {"suite": suite, "key": key, "rows_bytes": self.rows_path.stat().st_size})
+
+    def _drop_markers_without_rows(self) -> None:
+        """Done markers must not outlive their rows: a marker whose `rows_bytes` lies past the end of rows.jsonl
+        (the file was lost, truncated or replaced) is moved to done.jsonl.dropped, so a rerun redoes its unit. A
+        marker written before markers recorded the length counts as long as rows.jsonl is not empty."""
+        if not self.done_path.exists():
+            return
+        size = self.rows_path.stat().st_size
+        records = [record for _, record in read_jsonl(self.done_path)]
+        keep = [not isinstance(r, dict) or _rows_end(r) <= size for r in records]
+        if all(keep):
+            return
+        text = self.done_path.read_text(encoding="utf-8", errors="replace")
+        lines = [line + "\n" for line in text.split("\n") if line.strip()]   # read_jsonl's lines, in order
+        with open(self.done_path.with_name(DONE + ".dropped"), "a", encoding="utf-8") as dropped:
+            dropped.writelines(line for line, ok in zip(lines, keep) if not ok)
+        tmp = self.done_path.with_name(DONE + ".tmp")
+        tmp.write_text("".join(line for line, ok in zip(lines, keep) if ok), encoding="utf-8")
+        tmp.replace(self.done_path)
 
     def completed_keys(self) -> set[tuple[str, str]]:
         """`(suite, key)` of every unit marked done in this run."""
@@ -190,10 +214,43 @@ class ResultStore:
         return info
 
     def run_info(self) -> dict[str, Any]:
-        try:
-            return json.loads((self.run_dir / RUN_INFO).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise ArchbenchError(f"{self.run_dir / RUN_INFO}: {one_line(err)}") from None
+        return read_run_info(self.run_dir)
+
+
+# run.json fields the report and the resume logic read, and the JSON types they must have
+RUN_INFO_TYPES: dict[str, tuple[type, ...]] = {
+    "git": (dict,), "gpu": (dict,), "cpu": (dict,), "versions": (dict,), "identity": (dict,),
+    "suites": (list, str, type(None)), "archs": (list, str, type(None)), "profile": (str,), "device": (str,),
+    "dtype": (str,), "tokenizer": (str,), "corpus": (str, type(None)), "time_utc": (str,), "hostname": (str,),
+    "platform": (str,)}
+
+
+def read_run_info(run_dir: Path) -> dict[str, Any]:
+    """A run's run.json, checked: an object whose known fields have their JSON types (one-line error if not)."""
+    path = Path(run_dir) / RUN_INFO
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ArchbenchError(f"{path}: {one_line(err)}") from None
+    if not isinstance(info, dict):
+        raise ArchbenchError(f"{path}: expected a JSON object, got {type(info).__name__}")
+    for key, types in RUN_INFO_TYPES.items():
+        if key in info and not isinstance(info[key], types):
+            raise ArchbenchError(f"{path}: field {key!r} must be {' or '.join(_JSON_TYPE[t] for t in types)}, "
+                                 f"got {json.dumps(info[key])[:60]}")
+    devices = (info.get("gpu") or {}).get("devices", [])
+    if not isinstance(devices, list) or not all(isinstance(d, dict) for d in devices):
+        raise ArchbenchError(f"{path}: field 'gpu.devices' must be a list of objects")
+    return info
+
+
+_JSON_TYPE = {dict: "an object", list: "a list", str: "a string", int: "an integer", type(None): "null"}
+
+
+def _rows_end(marker: dict) -> int:
+    """How long rows.jsonl was when the marker was written (1 for a marker that did not record it)."""
+    end = marker.get("rows_bytes", 1)
+    return end if type(end) is int and end >= 0 else 1
 
 
 def read_jsonl(path: Path) -> list[tuple[int, Any]]:

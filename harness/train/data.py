@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,8 @@ import torch
 from harness.train.bpe import BPETokenizer
 from harness.errors import ArchbenchError
 
-__all__ = ["load_corpus", "ByteTokenizer", "BPETokenizer", "TokenDataset", "split_tokens",
-           "unigram_loss", "uniform_loss", "VAL_FRAC"]
+__all__ = ["load_corpus", "check_corpus_length", "min_stream_tokens", "ByteTokenizer", "BPETokenizer", "TokenDataset",
+           "split_tokens", "unigram_loss", "uniform_loss", "VAL_FRAC"]
 
 VAL_FRAC = 0.1
 SHAKESPEARE = ("shakespeare", "shakespeare-folio")
@@ -50,9 +51,25 @@ def _shakespeare_files(folio: bool) -> list[Path]:
     return files
 
 
+def _text(file: Path) -> str:
+    """One corpus file as text; a dangling link, an unreadable file or bytes that are not UTF-8 text are one-line
+    errors naming the file."""
+    if file.is_symlink() and not file.exists():
+        raise ArchbenchError(f"corpus file {file} is a dangling link (to {os.readlink(file)})")
+    try:
+        data = file.read_bytes()
+    except OSError as err:
+        raise ArchbenchError(f"corpus file {file} cannot be read: {err.strerror or err}") from None
+    if b"\0" in data:
+        raise ArchbenchError(f"corpus file {file} is not text (a NUL byte at offset {data.index(0)})")
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n").strip("\n")
+    except UnicodeDecodeError as err:
+        raise ArchbenchError(f"corpus file {file} is not UTF-8 text (invalid byte at offset {err.start})") from None
+
+
 def _read(files: list[Path]) -> str:
-    parts = [f.read_bytes().decode("utf-8", errors="replace").replace("\r\n", "\n").strip("\n") for f in files]
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(_text(f) for f in files) + "\n"
 
 
 def load_corpus(source: str | None = None) -> str:
@@ -61,10 +78,10 @@ def load_corpus(source: str | None = None) -> str:
         return _read(_shakespeare_files(folio=source == "shakespeare-folio"))
     path = Path(source).expanduser()
     if path.is_dir():
-        files = sorted(path.glob("*.txt"))
+        files = sorted(p for p in path.glob("*.txt") if not p.is_dir())
         if not files:
             raise ArchbenchError(f"corpus folder {source} holds no .txt files")
-    elif path.is_file():
+    elif path.is_file() or path.is_symlink():
         files = [path]
     else:
         raise ArchbenchError(f"corpus {source!r} is neither 'shakespeare' nor an existing file or folder")
@@ -72,6 +89,24 @@ def load_corpus(source: str | None = None) -> str:
     if not text.strip():
         raise ArchbenchError(f"corpus {source} is empty")
     return text
+
+
+def min_stream_tokens(block_size: int, val_frac: float = VAL_FRAC) -> int:
+    """The shortest token stream `TokenDataset` accepts for `block_size`: both splits hold block_size + 2 tokens."""
+    n = 2 * (block_size + 2)
+    while min(max(1, int(round(n * val_frac))), n - max(1, int(round(n * val_frac)))) < block_size + 2:
+        n += 1
+    return n
+
+
+def check_corpus_length(text: str, source: str | None, block_size: int) -> None:
+    """Fail now, in one line, when the corpus is too short for `block_size` even at one token per byte (a BPE
+    tokenizer only shortens it further; `TokenDataset` checks the exact token count)."""
+    need, have = min_stream_tokens(block_size), len(text.encode("utf-8"))
+    if have < need:
+        raise ArchbenchError(f"corpus {source or 'shakespeare'} holds {have} bytes, too few for block size "
+                             f"{block_size} (at least {need}: {block_size + 2} tokens each for training and "
+                             f"validation)")
 
 
 class ByteTokenizer:

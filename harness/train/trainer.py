@@ -139,7 +139,9 @@ def _load(path: str, cfg: TrainConfig) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - a corrupt file is a user-facing condition
-        raise ArchbenchError(f"cannot read checkpoint {path}: {err}; delete it or pass resume=False") from None
+        # torch's message runs to many lines (and suggests weights_only=False); the hint must survive one_line
+        raise ArchbenchError(f"cannot read checkpoint {path} (corrupt or not a checkpoint: {type(err).__name__}); "
+                             "delete it, or retrain without resuming (resume=False; archbench run --redo)") from None
     saved, now = state.get("config", {}), asdict(cfg)
     diff = [f"{k} {saved.get(k)!r} != {now[k]!r}" for k in TRAJECTORY_FIELDS if _norm(saved.get(k)) != _norm(now[k])]
     if diff:

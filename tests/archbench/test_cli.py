@@ -65,7 +65,9 @@ def test_analyze_reads_a_preset(capsys):
     assert "162,417,408 parameters" in capsys.readouterr().out
 
 
-def test_a_rerun_continues_the_last_run_and_skips_finished_units(tmp_path, capsys):
+def test_a_rerun_continues_the_last_run_and_skips_finished_units(tmp_path, capsys, monkeypatch):
+    # the run's identity holds the tree's diff; other edits between the two runs must not start a new one here
+    monkeypatch.setattr("harness.store.resume.git_state", lambda: {"commit": "c0ffee", "diff_sha256": None})
     args = ["run", "--suites", "doc_figures", "--results", str(tmp_path), "--no-report"]
     assert main(args) == 0
     first = capsys.readouterr()

@@ -135,6 +135,15 @@ def test_resume_refuses_a_checkpoint_from_another_config(dataset, tmp_path):
         train(model(), dataset, cfg(steps=60, checkpoint_path=path))
 
 
+def test_a_corrupt_checkpoint_is_one_line_that_keeps_its_hint(dataset, tmp_path):
+    path = tmp_path / "ck.pt"
+    path.write_bytes(b"not a checkpoint" * 8)
+    with pytest.raises(ArchbenchError) as err:
+        train(model(), dataset, cfg(checkpoint_path=str(path)))
+    assert "\n" not in str(err.value) and str(err.value).endswith("(resume=False; archbench run --redo)")
+    assert train(model(), dataset, cfg(steps=2, checkpoint_path=str(path)), resume=False).resumed_from == 0
+
+
 def test_resume_false_starts_fresh(dataset, tmp_path):
     path = str(tmp_path / "ck.pt")
     train(model(), dataset, cfg(checkpoint_path=path), stop_at=3)
