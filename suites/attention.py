@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from dataclasses import dataclass
 
 import torch
 
@@ -27,17 +28,29 @@ from archs import get_config
 from archs.components import attention as attn_mod
 from archs.components import mla as mla_mod
 from archs.config import DecoderConfig, LayerSpec
-from harness.suite import Context, Suite, Unit
+from harness.suite import Context, PerProfile, Suite, Unit
 from harness.measure.fields import rate_fields, speedup_fields, timing_fields
 from harness.measure.gates import error_row, rel_err
 from harness.measure.timing import interleaved, timed
 
 DIM, HEADS = 768, 12
 VARIANTS = {"mha": 12, "gqa-4kv": 4, "gqa-3kv": 3, "gqa-2kv": 2, "mqa": 1, "mla": None}   # name -> n_kv_heads
-SIZES = {"quick": dict(prefill_T=[256, 512], contexts=[128, 512, 1024], kv_T=64, min_run_time=0.1),
-         "standard": dict(prefill_T=[512, 1024, 2048, 4096], contexts=[512, 2048, 8192], kv_T=256, min_run_time=0.3),
-         "full": dict(prefill_T=[1024, 4096, 16384], contexts=[1024, 8192, 32768], kv_T=1024, min_run_time=0.5)}
 TOL = {torch.float32: 1e-4, torch.float64: 1e-10}           # other dtypes (bf16, fp16): 2e-2
+
+
+@dataclass(frozen=True)
+class Sizes:
+    prefill_T: tuple[int, ...]          # prefill lengths (timed, and FLOPs per token)
+    contexts: tuple[int, ...]           # cache lengths a decode step reads
+    kv_T: int                           # prefill whose cache bytes are measured
+    min_run_time: float                 # seconds per timing
+
+
+SIZES = PerProfile(
+    smoke=Sizes(prefill_T=(16,), contexts=(8, 16), kv_T=8, min_run_time=0.002),
+    quick=Sizes(prefill_T=(256, 512), contexts=(128, 512, 1024), kv_T=64, min_run_time=0.1),
+    standard=Sizes(prefill_T=(512, 1024, 2048, 4096), contexts=(512, 2048, 8192), kv_T=256, min_run_time=0.3),
+    full=Sizes(prefill_T=(1024, 4096, 16384), contexts=(1024, 8192, 32768), kv_T=1024, min_run_time=0.5))
 
 
 def config(variant: str) -> DecoderConfig:
@@ -64,7 +77,7 @@ def prefilled(module, T: int, ctx: Context):
 
 def static_rows(ctx: Context):
     sizes, elem = SIZES[ctx.profile], torch.empty((), dtype=ctx.torch_dtype).element_size()
-    measured, T = {}, sizes["kv_T"]
+    measured, T = {}, sizes.kv_T
     for variant in VARIANTS:
         cfg, module, formulas = build(variant, ctx)
         spec, name = cfg.pattern[0], formulas.__name__.rsplit(".", 1)[-1]
@@ -73,12 +86,12 @@ def static_rows(ctx: Context):
                    value=sum(p.numel() for p in module.parameters()), shape={"D": DIM, "H": HEADS},
                    method="sum of parameter numel",
                    extra={"formula": formulas.params_formula(cfg, spec), "n_kv_heads": cfg.kv_heads})
-        for S in sizes["prefill_T"]:
+        for S in sizes.prefill_T:
             yield analytic | dict(case=variant, measure="prefill", metric="flops_fwd_per_token", unit="FLOP",
                                   value=formulas.flops_formula(cfg, spec, S, causal=True) / S, shape={"T": S},
                                   method=f"{name}.flops_formula(causal=True) / T")
         for impl in ("naive", "absorbed") if variant == "mla" else ("",):
-            for S in sizes["contexts"]:
+            for S in sizes.contexts:
                 yield analytic | dict(case=f"{variant}-{impl}" if impl else variant, measure="decode",
                                       metric="flops_fwd_per_token", unit="FLOP", shape={"T": S},
                                       value=formulas.decode_flops_formula(cfg, spec, S, *((impl,) if impl else ())),
@@ -106,10 +119,11 @@ def static_rows(ctx: Context):
 
 def prefill_rows(variant: str, ctx: Context):
     _, module, _ = build(variant, ctx)
-    for T in SIZES[ctx.profile]["prefill_T"]:
+    sizes = SIZES[ctx.profile]
+    for T in sizes.prefill_T:
         x = torch.randn(1, T, DIM, device=ctx.device, dtype=ctx.torch_dtype)
         with torch.no_grad():
-            t = timed(lambda: module(x), ctx, SIZES[ctx.profile]["min_run_time"], samples=5)
+            t = timed(lambda: module(x), ctx, sizes.min_run_time, samples=5)
         base = dict(case=variant, measure="prefill", shape={"B": 1, "T": T}, extra={"phase": "prefill"})
         yield base | timing_fields(t, "latency_fwd_s")
         yield base | rate_fields(t, T, "tokens_per_s", "tokens/s")
@@ -117,8 +131,8 @@ def prefill_rows(variant: str, ctx: Context):
 
 def decode_rows(variant: str, ctx: Context):
     _, module, _ = build(variant, ctx)
-    x1 = torch.randn(1, 1, DIM, device=ctx.device, dtype=ctx.torch_dtype)
-    for S in SIZES[ctx.profile]["contexts"]:
+    x1, sizes = torch.randn(1, 1, DIM, device=ctx.device, dtype=ctx.torch_dtype), SIZES[ctx.profile]
+    for S in sizes.contexts:
         cache, shape = prefilled(module, S, ctx), {"B": 1, "T": S}
 
         def step(impl: str | None = None):       # the same step from the same cache, every call
@@ -139,7 +153,7 @@ def decode_rows(variant: str, ctx: Context):
                            shape=shape, status="failed", reason=gate["extra"]["failed"])
                 del fns["mla-absorbed"]
         with torch.no_grad():
-            times = interleaved(fns, ctx, SIZES[ctx.profile]["min_run_time"])
+            times = interleaved(fns, ctx, sizes.min_run_time)
         for case, t in times.items():
             yield dict(case=case, measure="decode", shape=shape, extra={"phase": "decode"}) | timing_fields(
                 t, "latency_decode_s", extra={"phase": "decode"})
@@ -156,6 +170,6 @@ def plan(ctx: Context) -> list[Unit]:
     return units
 
 
-SUITE = Suite(name="attention", plan=plan, docs=("001", "004"), description=__doc__,
+SUITE = Suite(name="attention", plan=plan, sizes=SIZES, docs=("001", "004"), description=__doc__,
               question="How much KV cache do GQA, MQA and MLA save against MHA (document 001: 4x, 6x, 12x), at what "
                        "parameter and FLOP cost, and how fast do they prefill and decode?")

@@ -30,10 +30,12 @@ P_experts/ep (1/W while W <= E) and the experts' memory summed over an EP group 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from archs import analytic, get_config
 from harness.measure.launch import LaunchError, launch
-from harness.suite import Context, Suite, Unit
+from harness.suite import Context, PerProfile, Suite, Unit
+from suites.per_arch import provenance
 from harness.measure.timing import summarize
 
 WORKER = "suites.workers.distributed_worker"
@@ -43,6 +45,18 @@ RANKS = (8, 64, 512)
 TOKENS_PER_RANK = {"B": 1, "T": 4096}
 STATE_BYTES = {"params": 2, "grads": 2, "optimizer": 12}       # bf16 weights + grads, fp32 master + Adam m, v
 COMM_BYTES = 2                                                    # bf16 collectives
+
+
+@dataclass(frozen=True)
+class Sizes:
+    worlds: tuple[int, ...]             # process counts of the measured units
+    steps: int                          # training steps per measured mode
+    timeout_s: int                      # per launch
+
+
+SIZES = PerProfile(smoke=Sizes(worlds=(1,), steps=2, timeout_s=120), quick=Sizes(worlds=(1, 2), steps=5, timeout_s=120),
+                   standard=Sizes(worlds=(1, 2, 4), steps=10, timeout_s=300),
+                   full=Sizes(worlds=(1, 2, 4), steps=20, timeout_s=600))
 COMM_FORMULAS = {
     "fsdp": "3 · P_total · 2 B · (W-1)/W (all-gather fwd + all-gather bwd + reduce-scatter grads)",
     "ep_all_to_all": "L_moe · 4 · N · top_k · D · 2 B · (ep-1)/ep (dispatch + combine, fwd + bwd; uniform)",
@@ -88,10 +102,10 @@ def analytic_rows(ctx: Context):
         if not ctx.wants_arch(name):
             continue
         cfg = get_config(name)
-        split = expert_split(cfg)
+        split, config = expert_split(cfg), provenance(cfg)
         for W in RANKS:
             shape = {"W": W, **TOKENS_PER_RANK}
-            common = dict(arch=name, stat="analytic", device="formula", dtype="bf16", shape=shape)
+            common = dict(arch=name, config=config, stat="analytic", device="formula", dtype="bf16", shape=shape)
             for case, held in per_rank_params(cfg, W).items():
                 info = {k: v for k, v in held.items() if k != "params"} | {"params_per_rank": held["params"]}
                 for part, width in [*STATE_BYTES.items(), ("total", sum(STATE_BYTES.values()))]:
@@ -120,8 +134,11 @@ def analytic_rows(ctx: Context):
 
 # ---------------------------------------------------------------- measured on W processes
 def to_row(record: dict, ctx: Context) -> dict:
-    """A worker record -> Row fields; raw step-time samples become median / IQR via harness.measure.timing."""
+    """A worker record -> Row fields; raw step-time samples become median / IQR via harness.measure.timing, and
+    a record of a preset carries that preset's config."""
     fields = {k: v for k, v in record.items() if k not in ("kind", "rank", "samples")}
+    if fields.get("arch"):
+        fields.setdefault("config", provenance(get_config(fields["arch"])))
     if "samples" in record:
         t = summarize(record["samples"], method=fields.get("method", ""), device=fields.get("device", "cpu"),
                       threads=fields.get("threads"))
@@ -132,13 +149,13 @@ def to_row(record: dict, ctx: Context) -> dict:
 
 def measured_rows(world: int, modes: list[str], ctx: Context):
     args = ["--modes", ",".join(modes), "--moe-arch", MOE_ARCH, "--fsdp-arch", FSDP_ARCH,
-            "--steps", str(ctx.pick(5, 10, 20)), "--seed", str(ctx.seed)]
+            "--steps", str(SIZES[ctx.profile].steps), "--seed", str(ctx.seed)]
     out = None
     if ctx.run_dir is not None:
         out = ctx.run_dir / "distributed" / f"W{world}.jsonl"
         out.unlink(missing_ok=True)                         # a redone unit starts from an empty file
     try:
-        records, failure = launch(WORKER, world, args, timeout_s=ctx.pick(120, 300, 600), out=out).records, None
+        records, failure = launch(WORKER, world, args, timeout_s=SIZES[ctx.profile].timeout_s, out=out).records, None
     except LaunchError as err:                  # keep what the ranks wrote before failing, then fail the unit
         records, failure = err.result.records, err
     for record in records:
@@ -151,13 +168,13 @@ def measured_rows(world: int, modes: list[str], ctx: Context):
 def plan(ctx: Context) -> list[Unit]:
     modes = [m for m, arch in (("ep", MOE_ARCH), ("fsdp", FSDP_ARCH)) if ctx.wants_arch(arch)]
     units = [Unit(f"measured/W{w}", lambda c, w=w: measured_rows(w, modes, c))
-             for w in ctx.pick([1, 2], [1, 2, 4], [1, 2, 4])] if modes else []
+             for w in SIZES[ctx.profile].worlds] if modes else []
     if any(ctx.wants_arch(n) for n in FULL_PRESETS):
         units.append(Unit("analytic/extrapolation", analytic_rows))
     return units
 
 
-SUITE = Suite(name="distributed", plan=plan, claims=("004-expert-parallel-memory",), docs=("000", "004"),
+SUITE = Suite(name="distributed", plan=plan, sizes=SIZES, claims=("004-expert-parallel-memory",), docs=("000", "004"),
               description=__doc__,
               question="Does expert parallelism shard expert memory as 1/W while matching the unsharded layer, "
                        "and what do per-rank memory and communication look like under EP vs FSDP?")

@@ -15,12 +15,14 @@ median(MoE) − median(dense SwiGLU of the same active width): routing, sorting,
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from archs.components import moe as moe_mod
 from archs.components.mlp import MLP, matched_hidden, mlp_flops, mlp_params
 from archs.config import DecoderConfig, MoEConfig
-from harness.suite import Context, Suite, Unit
+from harness.suite import Context, PerProfile, Suite, Unit
 from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, speedup_fields, timing_fields
 from harness.measure.timing import interleaved, pass_fn, timed
 from suites.norms import PASSES
@@ -30,8 +32,17 @@ DENSE = {kind: matched_hidden(DIM, HIDDEN_2MAT, kind) for kind in ("swiglu", "ge
 MOE_CFG = DecoderConfig(vocab_size=256, dim=DIM, n_layers=1, n_heads=12, ffn_dim=DENSE["swiglu"],
                         moe=MoEConfig(n_experts=EXPERTS, top_k=TOP_K, expert_dim=DENSE["swiglu"] // TOP_K))
 SPEEDUPS = {"swiglu_vs_gelu": ("gelu", "swiglu"), "relu2_vs_gelu": ("gelu", "relu2"), "moe_vs_dense": ("swiglu", "moe")}
-SIZES = {"quick": dict(tokens=[256], min_run_time=0.1), "standard": dict(tokens=[2048, 8192], min_run_time=0.3),
-         "full": dict(tokens=[2048, 8192, 32768], min_run_time=0.5)}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    tokens: tuple[int, ...]             # rows of x [tokens, 768]
+    min_run_time: float                 # seconds per timing
+
+
+SIZES = PerProfile(smoke=Sizes(tokens=(8,), min_run_time=0.002), quick=Sizes(tokens=(256,), min_run_time=0.1),
+                   standard=Sizes(tokens=(2048, 8192), min_run_time=0.3),
+                   full=Sizes(tokens=(2048, 8192, 32768), min_run_time=0.5))
 
 
 def build(case: str, ctx: Context):
@@ -73,7 +84,7 @@ def time_rows(N: int, ctx: Context):
     for measure, metric in PASSES.items():
         backward = measure != "forward"
         fns = {case: pass_fn(m, x, dy, backward) for case, m in modules.items()}
-        for case, t in interleaved(fns, ctx, sizes["min_run_time"]).items():
+        for case, t in interleaved(fns, ctx, sizes.min_run_time).items():
             times[case, measure], work = t, N * counts(case)["flops"] * (3 if backward else 1)
             base = dict(case=case, measure=measure, shape=shape)
             load = {"tokens_per_expert": modules[case].last_counts.tolist()} if case == "moe" else {}
@@ -86,7 +97,7 @@ def time_rows(N: int, ctx: Context):
             yield speedup_fields(a, b, slow, fast, ctx.seed, case=case, measure=measure, shape=shape)
     router = modules["moe"].router
     with torch.no_grad():
-        t = timed(lambda: router(x), ctx, sizes["min_run_time"])
+        t = timed(lambda: router(x), ctx, sizes.min_run_time)
     moe_t, dense_t = times["moe", "forward"].median, times["swiglu", "forward"].median
     yield dict(case="moe_router", measure="forward", shape=shape) | timing_fields(
         t, "latency_fwd_s", extra={"fraction_of_moe": t.median / moe_t})
@@ -98,9 +109,9 @@ def time_rows(N: int, ctx: Context):
 
 def plan(ctx: Context) -> list[Unit]:
     return [Unit("params", params_rows)] + [Unit(f"time/T{N}", lambda c, N=N: time_rows(N, c))
-                                            for N in SIZES[ctx.profile]["tokens"]]
+                                            for N in SIZES[ctx.profile].tokens]
 
 
-SUITE = Suite(name="ffn", plan=plan, docs=("000", "001", "004"), description=__doc__,
+SUITE = Suite(name="ffn", plan=plan, sizes=SIZES, docs=("000", "001", "004"), description=__doc__,
               question="At matched parameters, how do SwiGLU, GELU and ReLU² compare in cost, and what does an "
                        "8-expert top-2 MoE with the same active parameters cost over the dense block?")

@@ -2,24 +2,38 @@
 
 Analytic bytes for every preset at 2k/8k/32k/128k context (batch 1, bf16), and for the tiny presets the bytes
 actually held by the cache objects after a prefill and after decoding, which must equal the formula exactly.
+Sizes: the analytic contexts are the same in every profile; the measured prefill is B=2 at the profile's T
+(SIZES), then 4 decode steps.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from archs import ARCHS, analytic, get_config
-from harness.suite import Context, Suite, Unit
+from archs import analytic, get_config
+from harness.suite import Context, PerProfile, Suite, Unit
+from suites.per_arch import ArchUnits, arch_plan, provenance
 
 CONTEXTS = (2048, 8192, 32768, 131072)
 
 
+@dataclass(frozen=True)
+class Sizes:
+    T: int                              # prefill length of the measured caches
+
+
+SIZES = PerProfile(smoke=Sizes(T=8), quick=Sizes(T=48), standard=Sizes(T=128), full=Sizes(T=128))
+
+
 def analytic_rows(name: str, ctx: Context):
     cfg = get_config(name)
+    config = provenance(cfg)
     for T in CONTEXTS:
         parts = analytic.cache_bytes(cfg, 1, T, 2)
         total = sum(parts.values())
         shape = {"B": 1, "T": T}
-        common = dict(case=name, arch=name, measure="kv_analytic", stat="analytic", device="formula",
+        common = dict(case=name, arch=name, config=config, measure="kv_analytic", stat="analytic", device="formula",
                       dtype="bfloat16", shape=shape, extra={"dtype_bytes": 2, "parts": parts},
                       method="per layer: attention 2·n_kv·head_dim·T, MLA (kv_lora_rank+rope)·T, "
                              "GDN H·K·V fp32 state + conv state")
@@ -31,7 +45,7 @@ def measured_rows(name: str, ctx: Context):
     cfg = get_config(name)
     torch.manual_seed(ctx.seed)
     model = cfg.build().eval()
-    B, T, steps = 2, ctx.pick(48, 128), 4
+    B, T, steps = 2, SIZES[ctx.profile].T, 4
     idx = torch.randint(0, cfg.vocab_size, (B, T + steps))
     cache = model.new_cache()
     with torch.no_grad():
@@ -42,7 +56,7 @@ def measured_rows(name: str, ctx: Context):
         after_decode = sum(c.nbytes() for c in cache)
     for phase, seen, measured in (("prefill", T, after_prefill), ("decode", T + steps, after_decode)):
         expected = sum(analytic.cache_bytes(cfg, B, seen, 4).values())
-        common = dict(case=name, arch=name, metric="kv_bytes", unit="bytes", stat="exact",
+        common = dict(case=name, arch=name, config=provenance(cfg), metric="kv_bytes", unit="bytes", stat="exact",
                       shape={"B": B, "T": seen}, extra={"phase": phase, "dtype_bytes": 4, "analytic": expected,
                                                         "equal": measured == expected})
         yield common | dict(measure="kv_measured", value=measured, method="sum of cache tensors' nbytes")
@@ -53,18 +67,12 @@ def measured_rows(name: str, ctx: Context):
 
 
 def plan(ctx: Context) -> list[Unit]:
-    units = []
-    for name in ARCHS.names():
-        if ctx.wants_arch(name):
-            units.append(Unit(f"analytic/{name}", lambda c, n=name: analytic_rows(n, c)))
-            if ARCHS.meta(name)["scale"] == "tiny":
-                units.append(Unit(f"measured/{name}", lambda c, n=name: measured_rows(n, c)))
-    return units
+    return arch_plan(ctx, ArchUnits("analytic", analytic_rows), ArchUnits("measured", measured_rows, tiny_only=True))
 
 
 SUITE = Suite(
     name="kv_cache",
     question="How much decode state does each architecture keep per sequence, and does the real cache hold "
              "exactly what the formula says?",
-    plan=plan, docs=("000", "001", "002", "004"), description=__doc__,
+    plan=plan, sizes=SIZES, docs=("000", "001", "002", "004"), description=__doc__,
 )

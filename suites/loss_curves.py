@@ -7,24 +7,57 @@ step). The quick profile trains ~130k-parameter models for 100 steps with one se
 not call a win; the standard profile runs 3 seeds and longer, and a claim of "better" needs the difference to
 exceed the seed-to-seed spread (Welch's t-test, p < 0.05, in the claims). Rows: train_loss per step, val_loss
 every eval, loss_at_step at step 100, and the uniform and unigram losses for scale.
+
+Models and labels: the A/B variants are `replace`s of one 64-wide base decoder (arch ""); each documented
+architecture is its registered preset shrunk to 64 wide, 4 heads (`family_config`), labelled `<preset>~w64`
+(e.g. hybrid-235b~w64; the MVP stages hybrid-mvp<N>~w64 keep their preset's depth), never a registered name it
+is not; document 003's own tiny preset runs as registered. Every row's config is the model's `to_dict()` plus
+its comparison group and parameter count. Steps, batch, evaluation, seeds, the parameter budget and the MVP
+stages per profile are SIZES.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
-
-from archs import ARCHS, analytic, get_config
+from archs import analytic, get_config
 from archs.components.mlp import matched_hidden
 from archs.config import DecoderConfig, LayerSpec, MLAConfig, MoEConfig, MTPConfig
-from archs.presets.hybrid import MVP_STAGES, hybrid_235b, mvp_stage
+from archs.presets.hybrid import MVP_STAGES
 from archs.presets.shrink import shrink
 from harness.train.data import BPETokenizer, ByteTokenizer, TokenDataset, load_corpus, unigram_loss, uniform_loss
-from harness.suite import Context, Suite, Unit
+from harness.suite import Context, PerProfile, Suite, Unit
 from harness.train.trainer import TrainConfig, seed_everything, train
 from harness.train.evaluation import evaluate
+from suites.per_arch import provenance, same_document
 
-BASE = DecoderConfig(vocab_size=256, dim=64, n_layers=2, n_heads=4, n_kv_heads=4, ffn_dim=176, max_seq_len=256)
+
+@dataclass(frozen=True)
+class Sizes:
+    steps: int                          # training steps of every model (matched-FLOP runs: see flop_budget_steps)
+    batch_size: int                     # sequences of 64 tokens per step
+    eval_every: int
+    eval_batches: int
+    checkpoint_every: int               # 0: no checkpoints
+    seeds: int                          # seeds per model, from the run's seed on
+    budget: int                         # non-embedding parameters of the shrunk architectures
+    mvp_stages: tuple[int, ...]         # document 000's roadmap stages trained
+    loss_step: int = 100                # step of the loss_at_step rows (document 003: "after 100 steps")
+
+
+SIZES = PerProfile(
+    smoke=Sizes(steps=2, batch_size=2, eval_every=1, eval_batches=1, checkpoint_every=0, seeds=1, budget=100_000,
+                mvp_stages=(1,), loss_step=2),
+    quick=Sizes(steps=100, batch_size=8, eval_every=25, eval_batches=4, checkpoint_every=0, seeds=1,
+                budget=100_000, mvp_stages=(1,)),
+    standard=Sizes(steps=400, batch_size=16, eval_every=50, eval_batches=8, checkpoint_every=100, seeds=3,
+                   budget=400_000, mvp_stages=tuple(MVP_STAGES)),
+    full=Sizes(steps=2000, batch_size=32, eval_every=100, eval_batches=16, checkpoint_every=250, seeds=3,
+               budget=2_000_000, mvp_stages=tuple(MVP_STAGES)))
+WIDTH, HEADS = 64, 4                    # of the base decoder and of every shrunk architecture
+
+BASE = DecoderConfig(vocab_size=256, dim=WIDTH, n_layers=2, n_heads=HEADS, n_kv_heads=4, ffn_dim=176,
+                     max_seq_len=256)
 
 # component A/Bs: one `replace` of the base each; the first variant of a group is its baseline
 AB_GROUPS: dict[str, dict[str, DecoderConfig]] = {
@@ -72,10 +105,10 @@ def context_dataset(ctx: Context, block_size: int) -> TokenDataset:
 
 def train_config(ctx: Context, seed: int, steps: int | None = None, key: str = "") -> TrainConfig:
     ckpt = str(ctx.run_dir / "checkpoints" / f"{key.replace('/', '_')}.pt") if ctx.run_dir and key else None
-    return TrainConfig(steps=steps or ctx.pick(100, 400, 2000), batch_size=ctx.pick(8, 16, 32), block_size=64,
-                       lr=3e-3,
-                       warmup_steps=10, eval_every=ctx.pick(25, 50, 100), eval_batches=ctx.pick(4, 8, 16),
-                       seed=seed, device=ctx.device, checkpoint_every=ctx.pick(0, 100, 250) if ckpt else 0,
+    sizes = SIZES[ctx.profile]
+    return TrainConfig(steps=steps or sizes.steps, batch_size=sizes.batch_size, block_size=64, lr=3e-3,
+                       warmup_steps=10, eval_every=sizes.eval_every, eval_batches=sizes.eval_batches,
+                       seed=seed, device=ctx.device, checkpoint_every=sizes.checkpoint_every if ckpt else 0,
                        checkpoint_path=ckpt)
 
 
@@ -104,19 +137,19 @@ def record_row(common: dict, r: dict, seed: int) -> dict:
 
 
 def curve_rows(cfg, case: str, group: str, seed: int, ctx: Context, key: str, steps: int | None = None,
-               extrapolate: bool = False):
-    """Train one variant and yield its curve rows (and, for position variants, loss at 2× and 4× context)."""
+               extrapolate: bool = False, arch: str = ""):
+    """Train one variant and yield its curve rows (and, for position variants, loss at 2× and 4× context).
+    `arch` labels the model of an architecture comparison ("" for the component A/Bs)."""
     tc = train_config(ctx, seed, steps, key)
     if tc.checkpoint_path:
         (ctx.run_dir / "checkpoints").mkdir(exist_ok=True)
     data = context_dataset(ctx, tc.block_size)
     cfg = replace(cfg, vocab_size=data.vocab_size)              # the tokenizer's vocabulary, not the document's
-    arch = case if group in ("arch_params", "arch_flops", "mvp") else ""
     common = dict(case=case, arch=arch, measure=f"loss_{group}", unit="nats", stat="exact", n=1,
                   method=f"AdamW lr {tc.lr}, batch {tc.batch_size}×{tc.block_size} tokens, {tc.steps} steps, "
                          f"{ctx.profile} profile, {ctx.tokenizer}-tokenized {ctx.corpus or 'Shakespeare'} "
                          f"(vocabulary {data.vocab_size})",
-                  config={"group": group, "params": analytic.params(cfg).total})
+                  config=provenance(cfg, group=group, params=analytic.params(cfg).total))
     # curves go to the store as they are trained (ctx.emit), so an interrupted run keeps its finished steps;
     # a resumed run re-emits the steps after its checkpoint, and the store keeps the last row per step
     stream = (lambda r: ctx.emit(record_row(common, r, seed))) if ctx.emit else None
@@ -124,9 +157,10 @@ def curve_rows(cfg, case: str, group: str, seed: int, ctx: Context, key: str, st
     if not (fresh and stream):
         for r in summary.records:
             yield record_row(common, r, seed)
-    at = [r for r in summary.records if r["split"] == "val" and r["step"] == 100]
+    step = SIZES[ctx.profile].loss_step
+    at = [r for r in summary.records if r["split"] == "val" and r["step"] == step]
     if at:
-        yield common | dict(metric="loss_at_step", value=at[0]["val_loss"], shape={"step": 100, "seed": seed})
+        yield common | dict(metric="loss_at_step", value=at[0]["val_loss"], shape={"step": step, "seed": seed})
     if extrapolate:
         for factor in (2, 4):
             T = tc.block_size * factor
@@ -151,22 +185,35 @@ def reference_rows(ctx: Context):
                         extra={"formula": "add-one smoothed byte frequencies of the train split"})
 
 
+def shrunk_label(name: str) -> str:
+    """The arch label of registered preset `name` shrunk to this suite's width."""
+    return f"{name}~w{WIDTH}"
+
+
 def family_config(name: str, budget: int):
-    """A documented architecture at 64 wide with as many layers (in whole patterns) as fit `budget`
-    non-embedding parameters (at least one pattern)."""
+    """(config, arch label): a documented architecture at 64 wide with as many layers (in whole patterns) as fit
+    `budget` non-embedding parameters (at least one pattern); document 003's tiny preset as registered."""
     cfg = get_config(name)
     if not isinstance(cfg, DecoderConfig):
-        return cfg                                           # document 003: its own tiny preset
-    best = shrink(cfg, dim=64, n_heads=4, n_layers=len(cfg.pattern))
+        return cfg, name                                     # document 003: its own tiny preset
+    best = shrink(cfg, dim=WIDTH, n_heads=HEADS, n_layers=len(cfg.pattern))
     while True:
         bigger = replace(best, n_layers=best.n_layers + len(cfg.pattern))
-        if analytic.params(bigger).total - 2 * 256 * 64 > budget:
-            return replace(best, dropout=0.0)
+        if analytic.params(bigger).total - 2 * 256 * WIDTH > budget:
+            return replace(best, dropout=0.0), shrunk_label(name)
         best = bigger
 
 
+def mvp_config(stage: int):
+    """(config, arch label): document 000's roadmap stage (preset hybrid-mvp<stage>) at 64 wide, its depth kept."""
+    name = f"hybrid-mvp{stage}"
+    cfg = get_config(name)
+    return replace(shrink(cfg, dim=WIDTH, n_heads=HEADS, n_layers=cfg.n_layers), dropout=0.0), shrunk_label(name)
+
+
 def plan(ctx: Context) -> list[Unit]:
-    seeds = range(ctx.seed, ctx.seed + ctx.pick(1, 3, 3))
+    sizes = SIZES[ctx.profile]
+    seeds = range(ctx.seed, ctx.seed + sizes.seeds)
     units = [Unit("reference", reference_rows)]
     for group, variants in AB_GROUPS.items():
         for case, cfg in variants.items():
@@ -174,24 +221,22 @@ def plan(ctx: Context) -> list[Unit]:
                 key = f"ab/{group}/{case}/s{seed}"
                 units.append(Unit(key, lambda c, cfg=cfg, case=case, group=group, seed=seed, key=key: curve_rows(
                     cfg, case, group, seed, c, key, extrapolate=group == "positions")))
-    budget = ctx.pick(100_000, 400_000, 2_000_000)
     for name in ARCH_FAMILIES:
-        if not ctx.wants_arch(name) and not any(ctx.wants_arch(n) for n in ARCHS.names() if n.startswith(name[:5])):
+        if not same_document(ctx, name):
             continue
-        cfg = family_config(name, budget)
+        cfg, arch = family_config(name, sizes.budget)
         steps = flop_budget_steps(cfg, ctx)
         for seed in seeds:
             for group, n_steps in (("arch_params", None), ("arch_flops", steps)):
                 key = f"{group}/{name}/s{seed}"
-                units.append(Unit(key, lambda c, cfg=cfg, name=name, seed=seed, key=key, g=group, n=n_steps:
-                                  curve_rows(cfg, name, g, seed, c, key, steps=n)))
+                units.append(Unit(key, lambda c, cfg=cfg, name=name, seed=seed, key=key, g=group, n=n_steps, a=arch:
+                                  curve_rows(cfg, name, g, seed, c, key, steps=n, arch=a)))
     if ctx.wants_arch("hybrid-235b") or any(ctx.wants_arch(f"hybrid-mvp{s}-tiny") for s in MVP_STAGES):
-        for stage in ctx.pick((1,), tuple(MVP_STAGES), tuple(MVP_STAGES)):
-            cfg = replace(shrink(mvp_stage(hybrid_235b(), stage), dim=64, n_heads=4,
-                                 n_layers=2 * MVP_STAGES[stage]), dropout=0.0)
+        for stage in sizes.mvp_stages:
+            cfg, arch = mvp_config(stage)
             key = f"mvp/{stage}/s{ctx.seed}"
-            units.append(Unit(key, lambda c, cfg=cfg, stage=stage, key=key: curve_rows(
-                cfg, f"hybrid-mvp{stage}-tiny", "mvp", c.seed, c, key)))
+            units.append(Unit(key, lambda c, cfg=cfg, arch=arch, key=key: curve_rows(
+                cfg, arch, "mvp", c.seed, c, key, arch=arch)))
     return units
 
 
@@ -207,5 +252,5 @@ SUITE = Suite(
     name="loss_curves",
     question="Which components and architectures learn faster on real text at equal budgets, and how low is "
              "the loss after 100 steps?",
-    plan=plan, docs=("001", "003", "004"), description=__doc__,
+    plan=plan, sizes=SIZES, docs=("001", "003", "004"), description=__doc__,
 )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -29,24 +30,38 @@ from archs.config import DecoderConfig, LayerSpec
 from harness.errors import one_line
 from archs.ops.gated_delta import naive_recurrent_gated_delta_rule
 from harness.measure.memory import peak_memory
-from harness.suite import Context, Suite, Unit
+from harness.suite import Context, PerProfile, Suite, Unit
 from harness.measure.fields import speedup_fields, timing_fields
 from harness.measure.gates import error_row, rel_err
 from harness.measure.timing import fit_loglog, interleaved, timed
 
 CASES = {"gdn": LayerSpec(mixer="gdn"), "sdpa": LayerSpec(), "swa": LayerSpec(window=256)}
-SIZES = {"quick": dict(dim=256, heads=4, T=[256, 512, 1024, 2048], contexts=[128, 512, 2048], op_T=[1024, 4096],
-                       min_run_time=0.1),
-         "standard": dict(dim=1024, heads=16, T=[512, 1024, 2048, 4096, 8192, 16384], contexts=[512, 2048, 8192, 16384],
-                          op_T=[1024, 4096], min_run_time=0.3),
-         "full": dict(dim=2048, heads=16, T=[1024, 2048, 4096, 8192, 16384, 32768], contexts=[1024, 8192, 32768],
-                      op_T=[1024, 4096, 16384], min_run_time=0.5)}
 TOL = 1e-4
+
+
+@dataclass(frozen=True)
+class Sizes:
+    dim: int                            # layer width
+    heads: int
+    T: tuple[int, ...]                  # forward lengths
+    contexts: tuple[int, ...]           # decode cache lengths
+    op_T: tuple[int, ...]               # lengths of the op-level chunked vs naive timing
+    min_run_time: float                 # seconds per timing
+
+
+SIZES = PerProfile(
+    smoke=Sizes(dim=32, heads=2, T=(32, 64, 128), contexts=(8, 16, 32), op_T=(40,), min_run_time=0.002),
+    quick=Sizes(dim=256, heads=4, T=(256, 512, 1024, 2048), contexts=(128, 512, 2048), op_T=(1024, 4096),
+                min_run_time=0.1),
+    standard=Sizes(dim=1024, heads=16, T=(512, 1024, 2048, 4096, 8192, 16384), contexts=(512, 2048, 8192, 16384),
+                   op_T=(1024, 4096), min_run_time=0.3),
+    full=Sizes(dim=2048, heads=16, T=(1024, 2048, 4096, 8192, 16384, 32768), contexts=(1024, 8192, 32768),
+               op_T=(1024, 4096, 16384), min_run_time=0.5))
 
 
 def build(case: str, ctx: Context):
     s = SIZES[ctx.profile]
-    cfg = DecoderConfig(vocab_size=256, dim=s["dim"], n_layers=1, n_heads=s["heads"], ffn_dim=4 * s["dim"])
+    cfg = DecoderConfig(vocab_size=256, dim=s.dim, n_layers=1, n_heads=s.heads, ffn_dim=4 * s.dim)
     torch.manual_seed(ctx.seed)
     module = deltanet.GatedDeltaNet(cfg, CASES[case]) if case == "gdn" else Attention(cfg, CASES[case])
     return module.eval().to(ctx.device, ctx.torch_dtype)
@@ -89,9 +104,9 @@ def fit_row(case: str, measure: str, xs, ys, what: str):
 def forward_rows(ctx: Context):
     s, failed = SIZES[ctx.profile], gate(ctx)["extra"]["failed"]
     modules, points = {case: build(case, ctx) for case in CASES}, {case: {} for case in CASES}
-    for T in s["T"]:
-        x = torch.randn(1, T, s["dim"], device=ctx.device, dtype=ctx.torch_dtype)
-        shape, fns = {"B": 1, "T": T, "D": s["dim"]}, {}
+    for T in s.T:
+        x = torch.randn(1, T, s.dim, device=ctx.device, dtype=ctx.torch_dtype)
+        shape, fns = {"B": 1, "T": T, "D": s.dim}, {}
         for case, module in modules.items():
             base = dict(case=case, measure="forward", shape=shape)
             if case == "gdn" and failed:
@@ -109,7 +124,7 @@ def forward_rows(ctx: Context):
                               extra={"phase": "forward"})
             points[case].setdefault("mem", []).append((T, max(mem.bytes, 1)))
         with torch.no_grad():
-            timings = interleaved(fns, ctx, s["min_run_time"], samples=6)
+            timings = interleaved(fns, ctx, s.min_run_time, samples=6)
         for case, t in timings.items():
             points[case].setdefault("time", []).append((T, t.median))
             yield dict(case=case, measure="forward", shape=shape) | timing_fields(t, "latency_fwd_s")
@@ -144,16 +159,16 @@ def crossover_row(gdn: dict, sdpa: dict):
 
 def decode_rows(case: str, ctx: Context):
     s, points, failed = SIZES[ctx.profile], [], gate(ctx)["extra"]["failed"] if case == "gdn" else ""
-    module, x1 = build(case, ctx), torch.randn(1, 1, s["dim"], device=ctx.device, dtype=ctx.torch_dtype)
-    for S in s["contexts"]:
+    module, x1 = build(case, ctx), torch.randn(1, 1, s.dim, device=ctx.device, dtype=ctx.torch_dtype)
+    for S in s.contexts:
         base = dict(case=case, measure="decode", shape={"B": 1, "T": S}, extra={"phase": "decode"})
         if failed:
             yield base | dict(metric="latency_decode_s", value=None, unit="s", status="failed", reason=failed)
             continue
         cache = module.new_cache()
         with torch.no_grad():
-            module(torch.randn(1, S, s["dim"], device=ctx.device, dtype=ctx.torch_dtype), cache)
-            t = timed(lambda: module(x1, copy.copy(cache)), ctx, s["min_run_time"])
+            module(torch.randn(1, S, s.dim, device=ctx.device, dtype=ctx.torch_dtype), cache)
+            t = timed(lambda: module(x1, copy.copy(cache)), ctx, s.min_run_time)
         points.append((S, t.median))
         yield base | timing_fields(t, "latency_decode_s", extra={"phase": "decode", "cache_bytes": cache.nbytes()})
     if points:
@@ -162,7 +177,7 @@ def decode_rows(case: str, ctx: Context):
 
 def op_rows(T: int, ctx: Context):
     s, failed = SIZES[ctx.profile], gate(ctx)["extra"]["failed"]
-    H, K = s["heads"], s["dim"] // s["heads"]
+    H, K = s.heads, s.dim // s.heads
     xs, shape = op_inputs(1, T, H, K, ctx.device, ctx.seed), {"B": 1, "T": T, "H": H, "K": K}
     fns = {"gdn_chunk": lambda: deltanet.chunk_gated_delta_rule(*xs),
            "gdn_naive": lambda: naive_recurrent_gated_delta_rule(*xs)}
@@ -171,7 +186,7 @@ def op_rows(T: int, ctx: Context):
                    status="failed", reason=failed)
         fns.pop("gdn_chunk")
     with torch.no_grad():
-        times = interleaved(fns, ctx, s["min_run_time"])
+        times = interleaved(fns, ctx, s.min_run_time)
     for case, t in times.items():
         yield dict(case=case, measure="op_forward", shape=shape) | timing_fields(t, "latency_fwd_s")
     if len(times) == 2:
@@ -182,9 +197,9 @@ def op_rows(T: int, ctx: Context):
 def plan(ctx: Context) -> list[Unit]:
     units = [Unit("gate", gate_rows), Unit("forward", forward_rows)]
     units += [Unit(f"decode/{c}", lambda c_, c=c: decode_rows(c, c_)) for c in CASES]
-    return units + [Unit(f"op/T{T}", lambda c, T=T: op_rows(T, c)) for T in SIZES[ctx.profile]["op_T"]]
+    return units + [Unit(f"op/T{T}", lambda c, T=T: op_rows(T, c)) for T in SIZES[ctx.profile].op_T]
 
 
-SUITE = Suite(name="mixers", plan=plan, docs=("000", "004"), description=__doc__,
+SUITE = Suite(name="mixers", plan=plan, sizes=SIZES, docs=("000", "004"), description=__doc__,
               question="How do Gated DeltaNet, softmax attention and sliding-window attention scale with sequence "
                        "length in time and memory, for prefill and decode, and where does GDN overtake attention?")

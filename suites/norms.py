@@ -8,7 +8,7 @@ so load drifting on a shared machine hits every variant alike. Variants:
   rmsnorm        archs.components.norms.RMSNorm, eager: the module the presets use (five elementwise ops)
   layernorm      torch.nn.LayerNorm, eager (one fused ATen kernel)
   torch_rmsnorm  torch.nn.RMSNorm, eager
-  *_compiled     the same modules under torch.compile(dynamic=False) (standard/full; quick skips compiling)
+  *_compiled     the same modules under torch.compile(dynamic=False) (standard/full; smoke and quick skip compiling)
   rmsnorm_triton archs.ops.rmsnorm_triton, first checked against RMSNorm (relative RMSE of y, dx and dw at 64x768;
                  in a TRITON_INTERPRET=1 subprocess when there is no CUDA), timed only on CUDA and only if it passes.
 Bytes are the minimum traffic (each activation read or written once, weights once: forward 2·T·D + P elements,
@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from harness.errors import one_line
 from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, speedup_fields, timing_fields
 from harness.measure.gates import error_row, rel_err
 from harness.measure.timing import interleaved, pass_fn
-from harness.suite import Context, Suite, Unit, grid, shape_label
+from harness.suite import Context, PerProfile, Suite, Unit, grid, shape_label
 
 EPS = 1e-6
 VARIANTS = {"rmsnorm": lambda d: RMSNorm(d, EPS), "layernorm": lambda d: nn.LayerNorm(d, eps=EPS),
@@ -42,12 +43,23 @@ SPEEDUPS = {"rmsnorm_vs_layernorm": ("layernorm", "rmsnorm"),
             "torch_rmsnorm_vs_layernorm": ("layernorm", "torch_rmsnorm"),
             "rmsnorm_vs_layernorm_compiled": ("layernorm_compiled", "rmsnorm_compiled"),
             "rmsnorm_triton_vs_layernorm": ("layernorm", "rmsnorm_triton")}
-SIZES = {"quick": dict(D=[768, 2048, 4096], T=[256, 1024], compile=False, min_run_time=0.1),
-         "standard": dict(D=[768, 2048, 4096, 8192], T=[1024, 8192], compile=True, min_run_time=0.3),
-         "full": dict(D=[768, 1024, 2048, 4096, 8192], T=[1024, 8192, 32768], compile=True, min_run_time=0.5)}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    D: tuple[int, ...]                  # widths
+    T: tuple[int, ...]                  # tokens
+    compile: bool                       # also time the torch.compile'd modules
+    min_run_time: float                 # seconds per timing (time_fn)
+
+
+SIZES = PerProfile(smoke=Sizes(D=(64,), T=(32,), compile=False, min_run_time=0.002),
+                   quick=Sizes(D=(768, 2048, 4096), T=(256, 1024), compile=False, min_run_time=0.1),
+                   standard=Sizes(D=(768, 2048, 4096, 8192), T=(1024, 8192), compile=True, min_run_time=0.3),
+                   full=Sizes(D=(768, 1024, 2048, 4096, 8192), T=(1024, 8192, 32768), compile=True,
+                              min_run_time=0.5))
 PASSES = {"forward": "latency_fwd_s", "forward_backward": "latency_fwdbwd_s"}
 CHECK_SHAPE, TOL = (64, 768), {torch.float32: 1e-4}
-QUICK_COMPILE = "quick profile skips torch.compile (compile time ~20 s per shape)"
 
 
 def min_bytes(T: int, D: int, P: int, elem: int, backward: bool) -> int:
@@ -120,7 +132,7 @@ def shape_rows(D: int, T: int, ctx: Context):
     x, dy = torch.randn(T, D, device=dev, dtype=dtype), torch.randn(T, D, device=dev, dtype=dtype)
     peaks, shape = machine_peaks(dev, ctx.threads), {"T": T, "D": D}
     modules = {name: make(D).to(dev, dtype) for name, make in VARIANTS.items()}
-    if sizes["compile"]:
+    if sizes.compile:
         modules |= {f"{n}_compiled": torch.compile(m, dynamic=False) for n, m in list(modules.items())}
     if dev.startswith("cuda") and not triton_gate(dev, dtype)["extra"]["failed"]:
         modules["rmsnorm_triton"] = rmsnorm_triton.TritonRMSNorm(D, EPS).to(dev, dtype)
@@ -134,7 +146,7 @@ def shape_rows(D: int, T: int, ctx: Context):
             except Exception as err:  # noqa: BLE001
                 yield dict(case=name, measure=measure, metric=metric, value=None, unit="s", shape=shape,
                            status="untestable", reason=one_line(err))
-        for name, t in interleaved(fns, ctx, sizes["min_run_time"]).items():
+        for name, t in interleaved(fns, ctx, sizes.min_run_time).items():
             times[name, measure], base = t, dict(case=name, measure=measure, shape=shape)
             moved = min_bytes(T, D, sum(p.numel() for p in modules[name].parameters()), x.element_size(), backward)
             yield base | timing_fields(t, metric, extra={"bytes_min": moved})
@@ -148,7 +160,7 @@ def shape_rows(D: int, T: int, ctx: Context):
 
 
 def params_rows(ctx: Context):
-    for D in SIZES[ctx.profile]["D"]:
+    for D in SIZES[ctx.profile].D:
         for name, kind in (("rmsnorm", "rms"), ("layernorm", "layer")):
             counted = sum(p.numel() for p in VARIANTS[name](D).parameters())
             yield dict(case=name, measure="params", metric="params_total", value=counted, unit="params", stat="exact",
@@ -156,16 +168,18 @@ def params_rows(ctx: Context):
 
 
 def plan(ctx: Context) -> list[Unit]:
+    sizes = SIZES[ctx.profile]
     units = [Unit("params", params_rows), Unit("triton_check", triton_rows)]
-    if not SIZES[ctx.profile]["compile"]:
+    if not sizes.compile:
+        skipped = f"{ctx.profile} profile skips torch.compile (compile time ~20 s per shape)"
         units.append(Unit("compile", lambda c: (dict(case=f"{n}_compiled", measure="forward", metric="latency_fwd_s",
-                                                     value=None, unit="s", status="untestable", reason=QUICK_COMPILE)
+                                                     value=None, unit="s", status="untestable", reason=skipped)
                                                 for n in VARIANTS)))
-    for s in grid(D=SIZES[ctx.profile]["D"], T=SIZES[ctx.profile]["T"]):
+    for s in grid(D=sizes.D, T=sizes.T):
         units.append(Unit(shape_label(s), lambda c, s=s: shape_rows(s["D"], s["T"], c)))
     return units
 
 
-SUITE = Suite(name="norms", plan=plan, docs=("000", "001"), description=__doc__,
+SUITE = Suite(name="norms", plan=plan, sizes=SIZES, docs=("000", "001"), description=__doc__,
               question="Is RMSNorm faster than LayerNorm (document 001: 10-15%), eager, compiled and as a fused "
                        "Triton kernel, and how close does each get to this machine's memory bandwidth?")

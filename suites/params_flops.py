@@ -8,15 +8,24 @@ The counters see full T² attention, so they are compared with the non-causal an
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 
-from archs import ARCHS, analytic, get_config
+from archs import analytic, get_config
 from archs.config import DecoderConfig
 from harness.measure.counting import count_params, fvcore_flops, torch_flops
-from harness.suite import Context, Suite, Unit
+from harness.suite import Context, PerProfile, Suite, Unit
+from suites.per_arch import ArchUnits, arch_plan, is_tiny, provenance
 
+
+@dataclass(frozen=True)
+class Sizes:
+    T: tuple[int, ...]                  # sequence lengths of the FLOP counts of full-size presets
+
+
+SIZES = PerProfile(smoke=Sizes(T=(256,)), quick=Sizes(T=(2048,)), standard=Sizes(T=(2048, 8192)),
+                   full=Sizes(T=(2048, 8192, 32768)))
 CONVENTIONS = {"with_embeddings": "params_total", "without_input_embedding": "params_without_input_embedding",
                "non_embedding": "params_non_embedding"}
 
@@ -35,7 +44,7 @@ def param_rows(name: str, ctx: Context):
     elapsed, rss = time.perf_counter() - t0, _rss_bytes() - rss0
     formula = analytic.params(cfg)
     base = dict(case=name, arch=name, measure="params", unit="params", device="meta", dtype="",
-                config={"assumptions": list(getattr(cfg, "assumptions", ()))})
+                config=provenance(cfg))
     for convention, metric in CONVENTIONS.items():
         yield base | dict(metric=metric, value=counted.conventions[convention], stat="exact",
                           method="module tree on meta, each tensor once")
@@ -48,10 +57,11 @@ def param_rows(name: str, ctx: Context):
     for kind, n in sorted(counted.by_kind.items()):
         yield base | dict(metric=f"params_{kind}", value=n, stat="exact", method="module tree on meta",
                           extra={"kind": kind})
-    yield dict(case=name, arch=name, measure="meta_analysis", metric="meta_analysis_s", value=elapsed,
-               unit="s", stat="exact", device="meta", dtype="", method="time.perf_counter around build+count")
-    yield dict(case=name, arch=name, measure="meta_analysis", metric="meta_analysis_rss_bytes", value=max(rss, 0),
-               unit="bytes", stat="exact", device="meta", dtype="", method="VmRSS after - before (/proc/self/statm)")
+    meta = dict(case=name, arch=name, measure="meta_analysis", stat="exact", device="meta", dtype="",
+                config=base["config"])
+    yield meta | dict(metric="meta_analysis_s", value=elapsed, unit="s", method="time.perf_counter around build+count")
+    yield meta | dict(metric="meta_analysis_rss_bytes", value=max(rss, 0), unit="bytes",
+                      method="VmRSS after - before (/proc/self/statm)")
 
 
 def _force_math_attention(model) -> None:
@@ -82,8 +92,9 @@ def uncounted_by_torch(cfg, T: int) -> tuple[int, str]:
 
 def flop_rows(name: str, T: int, ctx: Context):
     cfg = get_config(name)
-    scale = ARCHS.meta(name)["scale"]
-    base = dict(case=name, arch=name, metric="flops_fwd_per_token", unit="FLOP", shape={"T": T}, dtype="")
+    tiny = is_tiny(name)
+    base = dict(case=name, arch=name, metric="flops_fwd_per_token", unit="FLOP", shape={"T": T}, dtype="",
+                config=provenance(cfg))
     causal = sum(analytic.flops_forward(cfg, T, causal=True).values())
     executed, note = as_executed(cfg)
     full = sum(analytic.flops_forward(executed, T, causal=False).values())
@@ -95,7 +106,7 @@ def flop_rows(name: str, T: int, ctx: Context):
     yield base | dict(metric="flops_train_per_token", measure="flops_analytic_causal", stat="analytic",
                       value=analytic.flops_per_token(cfg, T, training=True), device="formula",
                       method="3 × forward incl. MTP heads (Megatron)")
-    device = "meta" if scale != "tiny" else "cpu"
+    device = "cpu" if tiny else "meta"
     with torch.device(device):
         model = cfg.build().eval()
     _force_math_attention(model)
@@ -110,7 +121,7 @@ def flop_rows(name: str, T: int, ctx: Context):
                       value=(counted.total - both) / both, stat="exact", device=device,
                       method="(torch counter - analytic non-causal) / analytic, on what both count",
                       extra={"note": "; ".join(filter(None, (note, solve_note)))})
-    if scale == "tiny":
+    if tiny:
         try:
             fv = fvcore_flops(model, idx)
         except ModuleNotFoundError as err:
@@ -134,22 +145,19 @@ def skipped_note(fv) -> str:
     return f"fvcore has no handle for {', '.join(skipped)}" if skipped else ""
 
 
+def flop_lengths(name: str, ctx: Context) -> dict[str, int]:
+    """Tiny presets are counted at T=64 (fvcore runs them for real); the others at the profile's lengths."""
+    return {f"T{T}": T for T in ((64,) if is_tiny(name) else SIZES[ctx.profile].T)}
+
+
 def plan(ctx: Context) -> list[Unit]:
-    units = []
-    for name in ARCHS.names():
-        if not ctx.wants_arch(name):
-            continue
-        units.append(Unit(f"params/{name}", lambda c, n=name: param_rows(n, c)))
-        tiny = ARCHS.meta(name)["scale"] == "tiny"
-        for T in ([64] if tiny else ctx.pick([2048], [2048, 8192], [2048, 8192, 32768])):
-            units.append(Unit(f"flops/{name}/T{T}", lambda c, n=name, t=T: flop_rows(n, t, c)))
-    return units
+    return arch_plan(ctx, ArchUnits("params", param_rows), ArchUnits("flops", flop_rows, points=flop_lengths))
 
 
 SUITE = Suite(
     name="params_flops",
     question="How many parameters (total, active, per component) and FLOPs per token does each architecture "
              "have, and do three independent counters agree?",
-    plan=plan, docs=("000", "001", "002", "003", "004"),
+    plan=plan, sizes=SIZES, docs=("000", "001", "002", "003", "004"),
     description=__doc__,
 )

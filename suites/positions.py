@@ -20,8 +20,7 @@ Method.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -31,13 +30,21 @@ from harness.errors import one_line
 from harness.measure.fields import timing_fields
 from harness.measure.gates import rel_err
 from harness.measure.timing import timed
-from harness.suite import Context, Suite, Unit
+from harness.suite import Context, PerProfile, Suite, Unit
 
 DIM, HEADS, MAX_SEQ = 768, 12, 4096
 KINDS = ("rope", "sinusoidal", "learned")
-SIZES = {"quick": dict(T=[512, 2048], min_run_time=0.1),
-         "standard": dict(T=[512, 2048, 8192], min_run_time=0.3),
-         "full": dict(T=[512, 2048, 8192, 32768], min_run_time=0.5)}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    T: tuple[int, ...]                  # lengths the positions are applied at (timed)
+    min_run_time: float                 # seconds per timing
+
+
+SIZES = PerProfile(smoke=Sizes(T=(16,), min_run_time=0.002), quick=Sizes(T=(512, 2048), min_run_time=0.1),
+                   standard=Sizes(T=(512, 2048, 8192), min_run_time=0.3),
+                   full=Sizes(T=(512, 2048, 8192, 32768), min_run_time=0.5))
 
 
 def module(kind: str, max_seq: int = MAX_SEQ):
@@ -78,7 +85,7 @@ def apply_rows(T: int, ctx: Context):
         m = module(kind, max(T, MAX_SEQ)).to(dev, dtype)
         fn = (lambda: (m(q), m(k))) if kind == "rope" else (lambda: m(x))
         with torch.no_grad():
-            t = timed(fn, ctx, SIZES[ctx.profile]["min_run_time"])
+            t = timed(fn, ctx, SIZES[ctx.profile].min_run_time)
         yield dict(case=kind, measure="apply", shape={"B": 1, "T": T, "D": DIM, "H": HEADS}) | timing_fields(
             t, "latency_fwd_s", extra={"applied_to": "q and k [1, H, T, K]" if kind == "rope" else "x [1, T, D]"})
 
@@ -113,10 +120,10 @@ def extrapolation_rows(kind: str, ctx: Context):
 
 def plan(ctx: Context) -> list[Unit]:
     units = [Unit("params", params_rows), Unit("shift", shift_rows)]
-    units += [Unit(f"apply/T{T}", lambda c, T=T: apply_rows(T, c)) for T in SIZES[ctx.profile]["T"]]
+    units += [Unit(f"apply/T{T}", lambda c, T=T: apply_rows(T, c)) for T in SIZES[ctx.profile].T]
     return units + [Unit(f"extrapolation/{k}", lambda c, k=k: extrapolation_rows(k, c)) for k in KINDS]
 
 
-SUITE = Suite(name="positions", plan=plan, docs=("001",), description=__doc__,
+SUITE = Suite(name="positions", plan=plan, sizes=SIZES, docs=("001",), description=__doc__,
               question="What do RoPE, sinusoidal and learned positions cost in parameters and time, and which "
                        "still works when a model trained at context L reads 2L and 4L tokens?")

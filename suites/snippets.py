@@ -1,10 +1,12 @@
 """Document 002's code snippets, re-implemented from their description and run against the algorithms they
 claim to be: its blockwise "flash attention" against exact attention (and a correct online-softmax version),
 its speculative decoding loop against standard speculative sampling (output-distribution shift), and its
-dynamic batching routine against arrival-order batching (padding efficiency)."""
+dynamic batching routine against arrival-order batching (padding efficiency). Only the Monte Carlo sample count
+of the speculative-decoding comparison depends on the profile (SIZES)."""
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 import torch
 
@@ -12,7 +14,16 @@ from archs.snippets import blockwise_attention as attn
 from archs.snippets import dynamic_batching as batching
 from archs.snippets import speculative as spec
 from harness.measure.gates import rel_err
-from harness.suite import Context, Suite, Unit
+from harness.suite import Context, PerProfile, Suite, Unit
+
+
+@dataclass(frozen=True)
+class Sizes:
+    samples: int                        # Monte Carlo samples per output-distribution estimate
+
+
+SIZES = PerProfile(smoke=Sizes(samples=2_000), quick=Sizes(samples=20_000), standard=Sizes(samples=50_000),
+                   full=Sizes(samples=50_000))
 
 
 def attention_rows(ctx: Context):
@@ -37,7 +48,7 @@ def attention_rows(ctx: Context):
 
 def speculative_rows(ctx: Context):
     target, draft = spec.toy_chains(seed=ctx.seed)
-    n = ctx.pick(20_000, 50_000)
+    n = SIZES[ctx.profile].samples
     for method in ("standard", "doc"):
         for n_tokens in (1, 2):
             tv = spec.output_distribution_shift(method, target, draft, n_tokens=n_tokens, n_samples=n, seed=ctx.seed)
@@ -66,5 +77,5 @@ SUITE = Suite(
     question="Do document 002's code snippets do what they are presented as doing?",
     plan=lambda ctx: [Unit("attention", attention_rows), Unit("speculative", speculative_rows),
                       Unit("batching", batching_rows)],
-    docs=("002",), description=__doc__,
+    sizes=SIZES, docs=("002",), description=__doc__,
 )

@@ -120,6 +120,40 @@ def _time_cuda_events(fn: Callable[[], object], *, device: str, min_run_time: fl
     return summarize(times, method=method, device=device, threads=None)
 
 
+def time_steps(prepare: Callable[[], object], step: Callable[[object, int], object], steps: int, *, repeats: int,
+               device: str = "cpu", threads: int | None = None, warmup: int = 1) -> Timing:
+    """Seconds per call of `step(state, i)` (i = 0..steps-1) for work that changes its state, such as decoding
+    token by token into a cache: each repeat starts from a fresh `state = prepare()` (untimed), then times the
+    `steps` calls together; a sample is that loop's time / steps. `warmup` whole repeats are discarded first.
+    CPU: time.perf_counter at `threads` threads; CUDA: the device is synchronised before the clock starts and
+    after the last step, so the sample covers the kernels the loop launched."""
+    cuda = device.startswith("cuda")
+    if not cuda and device != "cpu":
+        raise ArchbenchError(f"time_steps: unsupported device {device!r} (use 'cpu' or 'cuda[:i]')")
+    sync = (lambda: torch.cuda.synchronize(device)) if cuda else (lambda: None)
+    threads = None if cuda else (torch.get_num_threads() if threads is None else threads)
+    previous = torch.get_num_threads()
+    samples: list[float] = []
+    try:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        for repeat in range(warmup + repeats):
+            state = prepare()
+            sync()
+            start = time.perf_counter()
+            for i in range(steps):
+                step(state, i)
+            sync()
+            if repeat >= warmup:
+                samples.append((time.perf_counter() - start) / steps)
+    finally:
+        torch.set_num_threads(previous)
+    clock = "time.perf_counter" + (" between torch.cuda.synchronize calls" if cuda else "")
+    return summarize(samples, method=f"{clock} over {steps} steps × {repeats} repeats, each from a fresh "
+                                     f"untimed state ({warmup} warm-up repeat(s) discarded)",
+                     device=device, threads=threads)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Fit:
     """log(y) = slope·log(x) + intercept (natural logs); [ci_low, ci_high] is the 95% t-interval on the slope."""

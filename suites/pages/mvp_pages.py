@@ -1,7 +1,8 @@
 """Report pages for document 000's MVP roadmap: `mvp_<stage>.html` for MVP-1..4 (1, 3, 6, 12 superblocks) and
 `mvp_compare.html`. Full-size numbers come from `suites.pages.mvp_figures`; the tiny-scale part of each page shows every
-row the run measured for `hybrid-mvp<stage>-tiny` (throughput `tokens_per_s` with `extra.phase`, loss
-`train_loss`/`val_loss` with a step in shape or extra, anything else), each linked to its suite page.
+row the run measured for `hybrid-mvp<stage>-tiny` (throughput `tokens_per_s` with `extra.phase`, anything else) and
+for the loss curves' 64-wide twin `hybrid-mvp<stage>~w64` (`train_loss`/`val_loss` with a step in shape or extra),
+each linked to its suite page.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from harness.report import plots
 from harness.report.render import Page, Section, Table, format_value
 from harness.report.suite_page import loss_frame
 from harness.report.tables import last_steps, shape_columns, shape_label
+from suites.loss_curves import shrunk_label
 from suites.memory import TRAIN_SHAPE
 from suites.pages.mvp_figures import CONTEXTS, MEMORY_PRECISION, Stage, memory_table, row_link, stage_figures
 
@@ -68,8 +70,13 @@ def _cache_table(s: Stage) -> Table:
     return Table(["context", *kinds, "total"], rows, set(range(1, len(kinds) + 2)))
 
 
+def stage_archs(stages: list[int]) -> list[str]:
+    """Arch labels of the stages' tiny-scale rows: the registered tiny preset and the loss curves' 64-wide twin."""
+    return [arch for st in stages for arch in (f"hybrid-mvp{st}-tiny", shrunk_label(f"hybrid-mvp{st}"))]
+
+
 def tiny_sections(frame: pd.DataFrame, stages: list[int], title: str) -> list[Section]:
-    part = frame[frame.arch.isin([f"hybrid-mvp{st}-tiny" for st in stages])]
+    part = frame[frame.arch.isin(stage_archs(stages))]
     if part.empty:
         return [Section(f"Measured at tiny scale ({title})", "No rows for the tiny stage preset(s) in this run "
                         "(suites throughput / memory / loss curves with these archs did not run).")]
@@ -118,7 +125,7 @@ def loss_plot(frame: pd.DataFrame, stages: list[int]) -> str | None:
     """Validation (else training) loss of the tiny stages against step/tokens/FLOPs/wall, seed bands."""
     parts = []
     for st in stages:
-        rows = frame[(frame.arch == f"hybrid-mvp{st}-tiny") & (frame.status == "ok")
+        rows = frame[frame.arch.isin(stage_archs([st])) & (frame.status == "ok")
                      & frame.metric.isin(["val_loss", "train_loss"])]
         if len(rows):
             metric = "val_loss" if (rows.metric == "val_loss").any() else "train_loss"

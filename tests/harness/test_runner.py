@@ -56,9 +56,7 @@ def test_a_plan_that_raises_is_one_failed_row(tmp_path):
     assert list(frame.status) == ["failed"] and "no such shape" in frame.reason[0]
 
 
-def test_profile_pick_and_grid():
-    ctx = Context(run_id="x", profile="standard")
-    assert ctx.pick(1, 2, 3) == 2 and ctx.pick(1) == 1
+def test_grid():
     assert grid(T=[1, 2], D=[3]) == [{"T": 1, "D": 3}, {"T": 2, "D": 3}]
 
 

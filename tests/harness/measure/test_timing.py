@@ -5,7 +5,7 @@ import torch
 
 from harness.errors import ArchbenchError
 from harness.measure.roofline import Peaks, achieved_fraction, measure_peaks
-from harness.measure.timing import fit_loglog, ratio_ci, time_fn
+from harness.measure.timing import fit_loglog, ratio_ci, time_fn, time_steps
 
 
 def small_work():
@@ -37,6 +37,24 @@ def test_time_fn_defaults_to_torch_thread_count():
 def test_time_fn_rejects_an_unknown_device():
     with pytest.raises(ArchbenchError, match="unsupported device"):
         time_fn(small_work, device="tpu")
+
+
+def test_time_steps_starts_every_repeat_from_a_fresh_state_and_discards_the_warmup():
+    states, seen = [], set()
+
+    def prepare():
+        states.append([])
+        return states[-1]
+
+    def step(state, i):
+        seen.add(torch.get_num_threads())
+        state.append(i)
+
+    before = torch.get_num_threads()
+    timing = time_steps(prepare, step, 3, repeats=4, warmup=2, threads=1)
+    assert states == [[0, 1, 2]] * 6                      # 2 warm-up + 4 timed repeats, each from its own state
+    assert timing.n == 4 and timing.threads == 1 and seen == {1} and torch.get_num_threads() == before
+    assert "3 steps × 4 repeats" in timing.method
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
