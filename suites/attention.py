@@ -15,6 +15,8 @@ head width 64: kv_lora_rank 256, rope 32, nope = v = 64, full-rank queries).
 * MLA absorbed decode is first compared with naive decode (same weights and cache): a rel_error row, and if it
   exceeds the tolerance the absorbed timings are failed rows. Otherwise both are timed in alternating rounds
   (harness.measure.fields.interleaved) and speedup mla_absorbed_vs_naive = median(naive) / median(absorbed), 95% CI.
+Sizes per profile (prefill lengths, decode contexts, the prefill whose cache bytes are measured, timing budget):
+SIZES.
 """
 from __future__ import annotations
 

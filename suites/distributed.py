@@ -9,6 +9,7 @@ Measured (`measured/W<w>`; harness.measure.launch runs suites.workers.distribute
   fsdp             llama-2-tiny under FSDP2 (fully_shard per block + root): loss and parameters after one AdamW
                    step vs the unsharded step (rel_error), per-rank local-shard bytes, collective bytes, step time.
   Weak scaling: B=4 sequences of T=64 per rank; fp32; one thread per rank (W ranks need W cores).
+  The world sizes, steps per mode and launch timeout per profile are SIZES.
 
 Analytic (`analytic/extrapolation`), per rank, for hybrid-235b, mla-moe, nexus-405b, mixtral-8x7b at W ranks:
   state bytes per parameter (bf16 mixed precision, as archs.analytic.training_memory): params 2, grads 2,

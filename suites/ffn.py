@@ -12,6 +12,7 @@ and its fraction of this machine's matmul peak; speedup rows median(baseline) / 
 CIs in q1/q3 (swiglu_vs_gelu, relu2_vs_gelu, moe_vs_dense; > 1 means the variant is faster).
 Router overhead: the router alone timed (case moe_router), and moe_overhead =
 median(MoE) − median(dense SwiGLU of the same active width): routing, sorting, gathering and the expert loop.
+Token counts and timing budget per profile: SIZES.
 """
 from __future__ import annotations
 

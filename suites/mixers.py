@@ -1,7 +1,7 @@
 """Token mixers against sequence length: Gated DeltaNet (chunked, linear in T; document 000's linear attention)
 vs softmax attention (SDPA, causal) vs sliding-window attention (window 256, as the model code runs it).
 
-Method. One layer of each at the profile's width (quick: dim 256, 4 heads of 64; B=1), run dtype and device,
+Method. One layer of each at the profile's width (SIZES; quick: dim 256, 4 heads of 64; B=1), run dtype and device,
 forward under no_grad. For each T: peak memory of one call (harness.measure.memory.peak_memory) and median time, the three
 cases timed in alternating rounds of time_fn with samples pooled (harness.measure.fields.interleaved). scaling_exponent rows:
 log-log least-squares slope of time (and of memory) against T per case, 95% CI in q1/q3. Decode: one token after a

@@ -1,7 +1,7 @@
 """Normalization: is RMSNorm faster than LayerNorm (document 001: "10-15% faster"), and does the answer depend on
 the implementation (eager module, torch's kernel, torch.compile, a fused Triton kernel)?
 
-Method. For each (width D, tokens T) of the profile's grid, x [T, D] in the run dtype on ctx.device; forward
+Method. For each (width D, tokens T) of the profile's grid (SIZES), x [T, D] in the run dtype on ctx.device; forward
 under no_grad and forward+backward (torch.autograd.grad of y w.r.t. x and the weights for a fixed dy). All variants
 of a pass are timed together by `interleaved`: 4 alternating rounds of harness.measure.timing.time_fn each, samples pooled,
 so load drifting on a shared machine hits every variant alike. Variants:

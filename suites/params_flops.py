@@ -4,6 +4,7 @@ Parameters: the module tree (built on the meta device: nothing is allocated) and
 each component. FLOPs per token: the analytic Megatron-convention count (causal and non-causal columns),
 torch's FlopCounterMode (on meta for full presets, so 405B costs nothing), and fvcore on the tiny presets.
 The counters see full T² attention, so they are compared with the non-causal analytic column.
+FLOPs are counted at T=64 for the tiny presets and at the profile's lengths (SIZES) for the others.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ Method.
   error is fp32 rounding of its angles, which grows with the absolute position (extra has the offset).
 * apply: time (time_fn, no_grad) to apply positions to one layer's input at document 001's shape (B=1, 12 heads
   of 64): RoPE rotates q and k, [1, 12, T, 64] each (what a layer pays); sinusoidal and learned add a [T, 768] table
-  to x [1, T, 768] (sinusoidal rebuilds its table on every call, as the module does).
+  to x [1, T, 768] (sinusoidal rebuilds its table on every call, as the module does), at the profile's T (SIZES).
 * extrapolation: the position A/B decoders of the loss_curves suite (byte-level Shakespeare, dim 64, 2 layers,
   ~130k params, same seed and batches, trained at context L = 64; one training serves both suites), evaluated on
   fixed validation windows of L, 2L and 4L tokens (harness.train.evaluation.position_losses). val_loss is the mean over all positions; extra has the
