@@ -23,6 +23,8 @@ LAZY = {
     ("archbench.cli", "archs.hf"),
     # `archbench run` needs every suite module (and torch, triton) loaded; other commands do not
     ("archbench.cli", "suites"),
+    # `archbench run --suites loss_curves`: the suite's training setting, checked before the run starts
+    ("archbench.cli", "suites.loss_curves"),
     # the claims and the report's inputs (suites, MVP pages) load every suite: only when a command judges or renders
     ("archbench.cli", "archbench.report_inputs"),
 }
