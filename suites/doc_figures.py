@@ -124,7 +124,7 @@ def modern_figures() -> Iterator[dict]:
         per_token = attention.cache_bytes_formula(replace(cfg, n_kv_heads=kv), spec, 1, 1, 2)
         yield fig(case, "kv_reduction", mha / per_token, "ratio", arch="modern-768", measure="kv_vs_mha",
                   method="bytes per token of n_kv=12 / of n_kv", n_kv_heads=kv)
-    llama = get_config("modern-llama2-70b")
+    llama = get_config("llama-2-70b")                      # the rows' arch: 001 names LLaMA-2-70B
     for dtype in ("float16", "float32"):
         for case, kv in (("gqa_per_layer", 8), ("mha_per_layer", 64)):
             b = attention.cache_bytes_formula(replace(llama, n_kv_heads=kv), spec, 32, 4096, BYTES[dtype])
@@ -246,7 +246,7 @@ UNITS = {  # unit key -> (figures, the presets they read: the unit runs if the r
        for label in (*BASE_READINGS, "nexus-13b", "nexus-1.5b")},
     "nexus/ratios": (nexus_ratios, NEXUS_ARCHS),
     "nexus/roofline": (nexus_roofline, NEXUS_ARCHS),
-    "modern": (modern_figures, ("modern-768", "modern-llama2-70b", "hybrid-235b")),
+    "modern": (modern_figures, ("modern-768", "llama-2-70b", "hybrid-235b")),
     "parallel-stacks": (stacks_figures, ("parallel-stacks-current", "parallel-stacks-2x64")),
     "mla": (mla_figures, ("mla-moe",)),
     "hybrid/solve": (hybrid_solve, ("hybrid-235b",)),
