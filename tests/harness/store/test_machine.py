@@ -1,5 +1,6 @@
 """Tests for run metadata: versions, CPU, git, and clean answers when there is no GPU, NVML or git."""
 import json
+import subprocess
 import sys
 
 import pynvml
@@ -43,7 +44,23 @@ def test_run_metadata_is_json_serialisable():
 
 
 def test_git_state_outside_a_repository_is_nogit(tmp_path):
-    assert machine.git_state(tmp_path) == {"commit": "nogit", "short": "nogit", "dirty": None}
+    assert machine.git_state(tmp_path) == {"commit": "nogit", "short": "nogit", "dirty": None, "diff_sha256": None}
+
+
+def test_a_dirty_tree_is_told_apart_by_the_hash_of_its_diff(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", "a.py")
+    git("commit", "-q", "-m", "one")
+    assert machine.git_state(tmp_path)["diff_sha256"] is None
+    hashes = []
+    for text in ("x = 2\n", "x = 3\n", "x = 2\n"):
+        (tmp_path / "a.py").write_text(text)
+        hashes.append(machine.git_state(tmp_path)["diff_sha256"])
+    assert hashes[0] == hashes[2] != hashes[1] and machine.git_state(tmp_path)["dirty"]
 
 
 def test_absent_git_binary_is_nogit(monkeypatch, tmp_path):
