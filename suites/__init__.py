@@ -3,12 +3,12 @@ folder of the claims their rows answer (`CLAIMS_DIR`: one TOML file per document
 from pathlib import Path
 
 from harness.registry import Registry
-from suites import (attention, distributed, doc_figures, ffn, kv_cache, loss_curves, memory, mixers, norms,
+from suites import (attention, decode, distributed, doc_figures, ffn, kv_cache, loss_curves, memory, mixers, norms,
                     params_flops, positions, public_models, roofline, sketches, snippets, throughput)
 
 SUITES: Registry = Registry("suite")
 for _suite in (roofline.SUITE, params_flops.SUITE, doc_figures.SUITE, public_models.SUITE, kv_cache.SUITE,
-               memory.SUITE, throughput.SUITE, norms.SUITE, attention.SUITE, mixers.SUITE, ffn.SUITE,
+               memory.SUITE, throughput.SUITE, norms.SUITE, attention.SUITE, mixers.SUITE, decode.SUITE, ffn.SUITE,
                snippets.SUITE, sketches.SUITE, distributed.SUITE, loss_curves.SUITE, positions.SUITE):
     SUITES.add(_suite.name, _suite)
 

@@ -14,6 +14,9 @@ Sliding window (archs.components.attention) uses SDPA with a dense [T, T] mask b
 crosses 8·window mixes the two paths, and a sweep well past it shows the linear regime.
 Correctness gate: the chunked op the layer uses vs the naive token loop (T=100, not a multiple of the chunk, with an
 initial state); if it fails, every GDN timing is a failed row. Op level: chunk_gated_delta_rule vs the token loop.
+Training (op_train): the chunked op's forward and forward+backward over train_T (B=1, the layer's heads), timed in
+alternating rounds, with the log-log slope of each against T and its 95% interval (measures op_fwd_vs_T,
+op_fwdbwd_vs_T): linear-time training means a slope near 1.
 """
 from __future__ import annotations
 
@@ -46,17 +49,19 @@ class Sizes:
     T: tuple[int, ...]                  # forward lengths
     contexts: tuple[int, ...]           # decode cache lengths
     op_T: tuple[int, ...]               # lengths of the op-level chunked vs naive timing
+    train_T: tuple[int, ...]            # lengths of the op's forward and forward+backward sweep (their slopes)
     min_run_time: float                 # seconds per timing
 
 
 SIZES = PerProfile(
-    smoke=Sizes(dim=32, heads=2, T=(32, 64, 128), contexts=(8, 16, 32), op_T=(40,), min_run_time=0.002),
+    smoke=Sizes(dim=32, heads=2, T=(32, 64, 128), contexts=(8, 16, 32), op_T=(40,),
+                train_T=(64, 128, 256), min_run_time=0.002),
     quick=Sizes(dim=256, heads=4, T=(256, 512, 1024, 2048), contexts=(128, 512, 2048), op_T=(1024, 4096),
-                min_run_time=0.1),
+                train_T=(512, 1024, 2048, 4096), min_run_time=0.1),
     standard=Sizes(dim=1024, heads=16, T=(512, 1024, 2048, 4096, 8192, 16384), contexts=(512, 2048, 8192, 16384),
-                   op_T=(1024, 4096), min_run_time=0.3),
+                   op_T=(1024, 4096), train_T=(1024, 2048, 4096, 8192, 16384), min_run_time=0.3),
     full=Sizes(dim=2048, heads=16, T=(1024, 2048, 4096, 8192, 16384, 32768), contexts=(1024, 8192, 32768),
-               op_T=(1024, 4096, 16384), min_run_time=0.5))
+               op_T=(1024, 4096, 16384), train_T=(1024, 4096, 16384, 32768), min_run_time=0.5))
 
 
 def build(case: str, ctx: Context):
@@ -91,14 +96,14 @@ def gate_rows(ctx: Context):
     yield gate(ctx)
 
 
-def fit_row(case: str, measure: str, xs, ys, what: str):
+def fit_row(case: str, measure: str, xs, ys, what: str, **fields):
     if len(xs) < 3:
         return dict(case=case, measure=measure, metric="scaling_exponent", value=None, unit="exponent",
-                    status="untestable", reason=f"only {len(xs)} points measured (3 needed)")
+                    status="untestable", reason=f"only {len(xs)} points measured (3 needed)") | fields
     fit = fit_loglog(xs, ys)
     return dict(case=case, measure=measure, metric="scaling_exponent", value=fit.slope, unit="exponent", stat="exact",
                 q1=fit.ci_low, q3=fit.ci_high, n=fit.n, extra={"r2": fit.r2, "T": list(xs), "intercept": fit.intercept},
-                method=f"log-log least squares of {what} vs T over {list(xs)}, 95% t CI")
+                method=f"log-log least squares of {what} vs T over {list(xs)}, 95% t CI") | fields
 
 
 def forward_rows(ctx: Context):
@@ -194,8 +199,33 @@ def op_rows(T: int, ctx: Context):
                              case="chunk_vs_naive", measure="op_forward", shape=shape)
 
 
+def train_rows(ctx: Context):
+    """The chunked op's forward and forward+backward (gradients of q, k, v, g, beta against a fixed random dy)
+    across train_T, and the log-log slope of each against T: ~1 is linear, as training needs it."""
+    s, failed = SIZES[ctx.profile], gate(ctx)["extra"]["failed"]
+    H, K = s.heads, s.dim // s.heads
+    passes = {"fwd": ("latency_fwd_s", "forward"), "fwdbwd": ("latency_fwdbwd_s", "forward+backward")}
+    points = {name: [] for name in passes}
+    for T in s.train_T:
+        shape = {"B": 1, "T": T, "H": H, "K": K}
+        if failed:
+            yield dict(case="gdn_chunk", measure="op_train", shape=shape, metric="latency_fwdbwd_s", value=None,
+                       unit="s", status="failed", reason=failed)
+            continue
+        xs = [x.requires_grad_(True) for x in op_inputs(1, T, H, K, ctx.device, ctx.seed)]
+        dy = torch.randn_like(xs[2])
+        op = deltanet.chunk_gated_delta_rule
+        fns = {"fwd": lambda: torch.no_grad()(op)(*xs), "fwdbwd": lambda: torch.autograd.grad(op(*xs)[0], xs, dy)}
+        for name, t in interleaved(fns, ctx, s.min_run_time, samples=6).items():
+            points[name].append((T, t.median))
+            yield dict(case="gdn_chunk", measure="op_train", shape=shape) | timing_fields(t, passes[name][0])
+    for name, xy in points.items():
+        if xy:
+            yield fit_row("gdn_chunk", f"op_{name}_vs_T", *zip(*xy), f"median op {passes[name][1]} time")
+
+
 def plan(ctx: Context) -> list[Unit]:
-    units = [Unit("gate", gate_rows), Unit("forward", forward_rows)]
+    units = [Unit("gate", gate_rows), Unit("forward", forward_rows), Unit("op_train", train_rows)]
     units += [Unit(f"decode/{c}", lambda c_, c=c: decode_rows(c, c_)) for c in CASES]
     return units + [Unit(f"op/T{T}", lambda c, T=T: op_rows(T, c)) for T in SIZES[ctx.profile].op_T]
 

@@ -48,6 +48,8 @@ METRICS: dict[str, Metric] = {
     "latency_decode_s": Metric("s", False, "time of one decode step (one new token)"),
     "tokens_per_s": Metric("tokens/s", True, "throughput (phase in extra: prefill, decode, train)"),
     "bandwidth_bytes_per_s": Metric("bytes/s", True, "achieved memory bandwidth"),
+    "decode_bytes_per_token": Metric("bytes", None, "bytes a decode step must move per new token: cache read and "
+                                                    "written plus weights, over the batch (suite decode)"),
     "flops_per_s": Metric("FLOP/s", True, "achieved FLOP rate"),
     "roofline_fraction": Metric("ratio", True, "achieved / this machine's measured peak"),
     "speedup": Metric("ratio", True, "time(base) / time(new); >1 means new is faster (CI in q1/q3)"),
