@@ -1,9 +1,7 @@
-import os
+"""`python -m archbench`: the same entry point as the `archbench` console script (the package sets the OpenMP
+wait policy on import, before torch loads)."""
 import sys
 
-# before torch loads OpenMP: spinning waits make a busy machine many times slower (see tests/conftest.py)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from archbench.cli import main  # noqa: E402
+from archbench.cli import main
 
 sys.exit(main())

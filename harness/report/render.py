@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness.errors import ArchbenchError
@@ -37,7 +37,7 @@ from harness.store.results import RUN_INFO, ROWS, current_frame
 from harness.store.units import format_value
 from harness.store.verdicts import VERDICTS, VerdictRecord, read_verdicts
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
+TEMPLATES = ("reports", "templates")              # package data of `reports`: found in a wheel install too
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 
 __all__ = ["render_run", "Page", "Section", "Table", "Link", "format_value", "slug"]
@@ -72,7 +72,7 @@ def slug(text: str) -> str:
 
 
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
+    env = Environment(loader=PackageLoader(*TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["fmt"] = format_value
     env.filters["svg"] = lambda s: Markup(s)      # trusted: made by harness.report.plots / claim checks
