@@ -4,20 +4,17 @@
 document (`doc`), its scale (`full` = analysed on the meta device only, `tiny` = actually run on this CPU,
 `reference` = a public model used to calibrate the counters) and a one-line title.
 """
-from harness.registry import Registry
+from dataclasses import fields, replace
 
-ARCHS: Registry = Registry("architecture")
-
-from archs.presets import hybrid, mla_moe, modern, nexus, reference  # noqa: E402,F401  (registers presets)
-from archs import parallel_stacks  # noqa: E402,F401
+from archs.presets import ARCHS, hybrid, mla_moe, modern, nexus, reference  # noqa: F401  (modules register presets)
+from archs import parallel_stacks  # noqa: E402,F401,I001  (registers document 003's presets, after the others)
+from harness.errors import ConfigError
 
 __all__ = ["ARCHS", "get_config"]
 
 
 def get_config(name: str, **overrides):
     """The preset's config with `overrides` applied; a bad field name or value raises ConfigError naming it."""
-    from dataclasses import fields, replace
-    from harness.errors import ConfigError
     cfg = ARCHS.get(name)()
     known = {f.name for f in fields(cfg)}
     for key in overrides:

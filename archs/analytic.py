@@ -13,27 +13,18 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from archs.components import mlp as mlp_mod
-from archs.components.norms import norm_params
-from archs.components.rope import position_params
+from archs import parallel_stacks
+from archs.components import MIXERS, mtp, norm_params, position_params
 from archs.config import DecoderConfig
-from archs.decoder import component_module
-
-MIXER_KIND = {"attn": "attention", "mla": "mla", "gdn": "gdn"}
 
 
 def _is_decoder(cfg) -> bool:
     return isinstance(cfg, DecoderConfig)
 
 
-def _stacks():
-    from archs import parallel_stacks
-    return parallel_stacks
-
-
 def _stacks_params(cfg) -> "AnalyticParams":
     """Document 003's model has its own formula; only the embedding tables are broken out."""
-    total = _stacks().params_formula(cfg)
+    total = parallel_stacks.params_formula(cfg)
     table = cfg.vocab_size * cfg.dim
     by_kind = {"embedding": table, "output": 0 if cfg.tie_embeddings else table}
     by_kind["parallel_stacks"] = total - sum(by_kind.values())
@@ -46,18 +37,18 @@ def _mtp_heads(cfg: DecoderConfig) -> list[bool]:
     return layer_heads + ([cfg.mtp.with_block] * cfg.mtp.depth if cfg.mtp else [])
 
 
-def _block_params(cfg: DecoderConfig, spec) -> int:
-    n = 2 * norm_params(cfg.norm, cfg.dim) + component_module(spec.mixer).params_formula(cfg, spec)
-    return n + component_module(spec.ffn).params_formula(cfg, spec)
+def _block_params(cfg: DecoderConfig, spec, at_fraction: Counter) -> Counter:
+    """One decoder layer's parameters by kind (its two norms, mixer and FFN); adds the parameters a token uses
+    only a share of to `at_fraction`."""
+    by: Counter = Counter({"norm": 2 * norm_params(cfg.norm, cfg.dim)})
+    for component in spec.components:
+        by.update(component.params_by_kind(cfg, spec))
+        at_fraction.update(component.params_at_fraction(cfg, spec))
+    return by
 
 
-def _moe_split(cfg: DecoderConfig, spec) -> dict[str, int]:
-    m = cfg.moe
-    shared = mlp_mod.mlp_params(cfg.dim, m.n_shared * (m.shared_dim or m.expert_dim), m.expert_ffn, cfg.bias) \
-        if m.n_shared else 0
-    experts = m.n_experts * mlp_mod.mlp_params(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias)
-    router = component_module("moe").params_formula(cfg, spec) - experts - shared
-    return {"moe_router": router, "moe_experts": experts, "moe_shared": shared}
+def _block_flops(cfg: DecoderConfig, spec, T: int, causal: bool) -> Counter:
+    return Counter({component.kind: component.flops_formula(cfg, spec, T, causal) for component in spec.components})
 
 
 @dataclass
@@ -68,49 +59,38 @@ class AnalyticParams:
 
 
 def params(cfg) -> AnalyticParams:
-    """Parameters by component kind, total and active per token, from formulas only."""
+    """Parameters by component kind, total and active per token, from formulas only. Active: every parameter
+    once, except those a token uses only a share of (routed experts: top_k / n_experts), counted at that share."""
     if not _is_decoder(cfg):
         return _stacks_params(cfg)
     by: Counter = Counter()
+    at_fraction: Counter = Counter()
     by["embedding"] = cfg.vocab_size * cfg.dim
     by["output"] = 0 if cfg.tie_embeddings else cfg.vocab_size * cfg.dim
     by["positions"] = position_params(cfg)
     for spec in cfg.layers:
-        by["norm"] += 2 * norm_params(cfg.norm, cfg.dim)
-        by[MIXER_KIND[spec.mixer]] += component_module(spec.mixer).params_formula(cfg, spec)
-        if spec.ffn == "moe":
-            by.update(_moe_split(cfg, spec))
-        else:
-            by["ffn"] += mlp_mod.params_formula(cfg, spec)
+        by.update(_block_params(cfg, spec, at_fraction))
     by["norm"] += norm_params(cfg.norm, cfg.dim)
-    from archs.components import mtp as mtp_mod
-    routed = by["moe_experts"]
-    for with_block in _mtp_heads(cfg):
-        block = _block_params(cfg, cfg.pattern[-1]) if with_block else 0
-        by["mtp"] += mtp_mod.params_formula(cfg, with_block_params=block)
-        if with_block and cfg.pattern[-1].ffn == "moe":            # an MTP block's experts are routed too
-            routed += _moe_split(cfg, cfg.pattern[-1])["moe_experts"]
+    for with_block in _mtp_heads(cfg):               # everything an MTP head holds counts as "mtp"
+        block = sum(_block_params(cfg, cfg.pattern[-1], at_fraction).values()) if with_block else 0
+        by["mtp"] += mtp.params_formula(cfg, with_block_params=block)
     total = sum(by.values())
-    active = total - routed + (round(routed * cfg.moe.top_k / cfg.moe.n_experts) if cfg.moe else 0)
+    active = total - sum(at_fraction.values()) + sum(round(n * share) for share, n in at_fraction.items())
     return AnalyticParams(total=total, active=active, by_kind={k: v for k, v in by.items() if v})
 
 
 def flops_forward(cfg, T: int, causal: bool = True, with_mtp: bool = False) -> dict[str, int]:
     """Forward FLOPs of one sequence of T tokens, by part: mixers, ffn, logits (and mtp when training)."""
     if not _is_decoder(cfg):
-        return {"parallel_stacks": _stacks().flops_formula(cfg, T, causal)}
+        return {"parallel_stacks": parallel_stacks.flops_formula(cfg, T, causal)}
     parts: Counter = Counter()
     for spec in cfg.layers:
-        parts[MIXER_KIND[spec.mixer]] += component_module(spec.mixer).flops_formula(cfg, spec, T, causal)
-        parts["moe" if spec.ffn == "moe" else "ffn"] += component_module(spec.ffn).flops_formula(cfg, spec, T)
+        parts.update(_block_flops(cfg, spec, T, causal))
     parts["logits"] = 2 * T * cfg.dim * cfg.vocab_size
     if with_mtp:
-        from archs.components import mtp as mtp_mod
         for with_block in _mtp_heads(cfg):
-            spec = cfg.pattern[-1]
-            block = (component_module(spec.mixer).flops_formula(cfg, spec, T, causal)
-                     + component_module(spec.ffn).flops_formula(cfg, spec, T)) if with_block else 0
-            parts["mtp"] += mtp_mod.flops_formula(cfg, T) + block + 2 * T * cfg.dim * cfg.vocab_size
+            block = sum(_block_flops(cfg, cfg.pattern[-1], T, causal).values()) if with_block else 0
+            parts["mtp"] += mtp.flops_formula(cfg, T) + block + 2 * T * cfg.dim * cfg.vocab_size
     return dict(parts)
 
 
@@ -123,11 +103,11 @@ def flops_per_token(cfg, T: int, causal: bool = True, training: bool = False) ->
 def cache_bytes(cfg, batch: int, T: int, dtype_bytes: int = 2) -> dict[str, int]:
     """Decode state after T tokens, by mixer kind (KV cache for attention, latent for MLA, fixed state for GDN)."""
     if not _is_decoder(cfg):
-        return {"attention": _stacks().cache_bytes_formula(cfg, batch, T, dtype_bytes)}
+        return {"attention": parallel_stacks.cache_bytes_formula(cfg, batch, T, dtype_bytes)}
     out: Counter = Counter()
     for spec in cfg.layers:
-        out[MIXER_KIND[spec.mixer]] += component_module(spec.mixer).cache_bytes_formula(
-            cfg, spec, batch, T, dtype_bytes)
+        mixer = MIXERS[spec.mixer]
+        out[mixer.kind] += mixer.cache_bytes_formula(cfg, spec, batch, T, dtype_bytes)
     return dict(out)
 
 

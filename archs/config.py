@@ -1,26 +1,19 @@
 """Configs for every decoder archbench builds: frozen dataclasses, validated on construction.
 
-A model is `DecoderConfig(...).build()`. Swappable parts are short strings (`mixer="gdn"`, `ffn="moe"`,
-`norm="layer"`), so a head-to-head comparison is one `dataclasses.replace` and every config serializes with
-`asdict`. Sub-configs (`MoEConfig`, `MLAConfig`, `DeltaNetConfig`, `MTPConfig`) hold what only one component
-reads. Every check raises `ConfigError` naming the offending field.
+A model is `DecoderConfig(...).build()`. Swappable parts are short strings, the names of the component table
+(`archs.components`: `mixer="gdn"`, `ffn="moe"`, `norm="layer"`), so a head-to-head comparison is one
+`dataclasses.replace`. Sub-configs hold what only one component reads and carry its name (`moe: MoEConfig`,
+`mla: MLAConfig`, `gdn: DeltaNetConfig`; `mtp: MTPConfig`). Every check raises `ConfigError` naming the
+offending field. `to_dict()` is plain JSON-serialisable data and `from_dict` rebuilds the config from it.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Literal
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from typing import Literal, get_args, get_origin, get_type_hints
 
+from archs.components import FFNS, MIXERS, NORMS, POSITIONS
+from archs.decoder import Decoder
 from harness.errors import ConfigError
-
-Mixer = Literal["attn", "mla", "gdn"]            # attn = MHA / GQA / MQA by n_kv_heads
-Ffn = Literal["swiglu", "gelu", "relu", "relu2", "moe"]
-Norm = Literal["rms", "layer"]
-Position = Literal["rope", "sinusoidal", "learned", "none"]
-
-MIXER_NAMES = ("attn", "mla", "gdn")
-FFN_NAMES = ("swiglu", "gelu", "relu", "relu2", "moe")
-NORM_NAMES = ("rms", "layer")
-POSITION_NAMES = ("rope", "sinusoidal", "learned", "none")
 
 
 def _positive(obj, *names: str) -> None:
@@ -36,6 +29,38 @@ def _choice(obj, name: str, allowed: tuple[str, ...]) -> None:
         raise ConfigError(f"{type(obj).__name__}.{name}={value!r} is not one of {', '.join(allowed)}")
 
 
+class DictConfig:
+    """`to_dict()` (nested plain data, JSON-serialisable) and its inverse `from_dict`, for config dataclasses."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        """The config `to_dict` described, also after a JSON round trip (which turns tuples into lists)."""
+        return _from_dict(cls, data)
+
+
+def _from_dict(cls, data: dict):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__}: expected a dict of fields, got {data!r}")
+    hints, known = get_type_hints(cls), {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{cls.__name__}: unknown config field {unknown[0]!r}")
+    return cls(**{name: _decode(hints[name], value) for name, value in data.items()})
+
+
+def _decode(hint, value):
+    """`value` as the type `hint` names: dicts become the dataclass it names, lists become tuples."""
+    if value is None:
+        return None
+    if get_origin(hint) is tuple:
+        return tuple(_decode(get_args(hint)[0], v) for v in value)
+    config = next((t for t in (hint, *get_args(hint)) if is_dataclass(t)), None)
+    return _from_dict(config, value) if config is not None and isinstance(value, dict) else value
+
+
 def round_to_multiple(x: float, multiple: int) -> int:
     return int(multiple * ((int(x) + multiple - 1) // multiple))
 
@@ -48,16 +73,22 @@ def swiglu_hidden(dim: int, multiple_of: int = 256) -> int:
 @dataclass(frozen=True, kw_only=True)
 class LayerSpec:
     """What one decoder layer holds. `window` turns softmax attention into sliding-window attention;
-    `mtp` attaches a multi-token-prediction head to this layer's output (document 000's superblocks)."""
-    mixer: Mixer = "attn"
-    ffn: Ffn = "swiglu"
+    `mtp` attaches a multi-token-prediction head to this layer's output (document 000's superblocks).
+    `mixer` is a key of archs.components.MIXERS, `ffn` one of FFNS."""
+    mixer: str = "attention"
+    ffn: str = "swiglu"
     window: int | None = None
     mtp: bool = False
 
     def __post_init__(self):
-        _choice(self, "mixer", MIXER_NAMES)
-        _choice(self, "ffn", FFN_NAMES)
+        _choice(self, "mixer", tuple(MIXERS))
+        _choice(self, "ffn", tuple(FFNS))
         _positive(self, "window")
+
+    @property
+    def components(self) -> tuple:
+        """The classes of this layer's mixer and FFN."""
+        return MIXERS[self.mixer], FFNS[self.ffn]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,7 +152,7 @@ class MTPConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DecoderConfig:
+class DecoderConfig(DictConfig):
     """One config for every decoder family (documents 000, 001, 002, 004 and the public reference models).
 
     `pattern` is tiled over `n_layers` (len(pattern) must divide n_layers). `n_kv_heads=None` means MHA.
@@ -135,9 +166,9 @@ class DecoderConfig:
     ffn_dim: int
     n_kv_heads: int | None = None
     head_dim: int | None = None                  # None -> dim // n_heads
-    norm: Norm = "rms"
+    norm: str = "rms"                            # a key of archs.components.NORMS
     norm_eps: float = 1e-6
-    position: Position = "rope"
+    position: str = "rope"                       # a key of archs.components.POSITIONS
     rope_theta: float = 10000.0
     rope_fraction: float = 1.0                   # partial rotary: fraction of head_dim that is rotated
     max_seq_len: int = 4096                      # only learned / sinusoidal positions depend on it
@@ -146,7 +177,7 @@ class DecoderConfig:
     bias: bool = False
     moe: MoEConfig | None = None
     mla: MLAConfig | None = None
-    deltanet: DeltaNetConfig | None = None
+    gdn: DeltaNetConfig = field(default_factory=DeltaNetConfig)    # read only by gdn layers
     mtp: MTPConfig | None = None
     dropout: float = 0.0
     assumptions: tuple[str, ...] = field(default=(), compare=False)
@@ -158,8 +189,8 @@ class DecoderConfig:
             raise ConfigError(f"DecoderConfig.n_heads={self.n_heads} does not divide dim={self.dim}")
         if self.n_kv_heads is not None and self.n_heads % self.n_kv_heads:
             raise ConfigError(f"DecoderConfig.n_kv_heads={self.n_kv_heads} does not divide n_heads={self.n_heads}")
-        _choice(self, "norm", NORM_NAMES)
-        _choice(self, "position", POSITION_NAMES)
+        _choice(self, "norm", tuple(NORMS))
+        _choice(self, "position", tuple(POSITIONS))
         if not 0.0 < self.rope_fraction <= 1.0:
             raise ConfigError(f"DecoderConfig.rope_fraction must be in (0, 1], got {self.rope_fraction}")
         if self.position == "rope" and int(self.attn_head_dim * self.rope_fraction) % 2:
@@ -170,15 +201,8 @@ class DecoderConfig:
         if self.n_layers % len(self.pattern):
             raise ConfigError(f"DecoderConfig.n_layers={self.n_layers} is not a multiple of "
                               f"len(pattern)={len(self.pattern)}")
-        needs = {"moe": any(s.ffn == "moe" for s in self.pattern), "mla": any(s.mixer == "mla" for s in self.pattern)}
-        for name, needed in needs.items():
-            if needed and getattr(self, name) is None:
-                raise ConfigError(f"DecoderConfig.{name} is required: the pattern uses {name}")
-        if any(s.mixer == "gdn" for s in self.pattern) and None in (self.gdn.head_k_dim, self.gdn.head_v_dim):
-            heads = self.gdn.n_heads or self.n_heads
-            if self.dim % heads:
-                raise ConfigError(f"DeltaNetConfig.n_heads={heads} does not divide dim={self.dim} "
-                                  "(set head_k_dim and head_v_dim, or pick a divisor)")
+        for component in dict.fromkeys(c for spec in self.pattern for c in spec.components):
+            component.check_config(self)
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"DecoderConfig.dropout must be in [0, 1), got {self.dropout}")
 
@@ -192,21 +216,9 @@ class DecoderConfig:
         return self.head_dim if self.head_dim is not None else self.dim // self.n_heads
 
     @property
-    def gdn(self) -> DeltaNetConfig:
-        return self.deltanet if self.deltanet is not None else DeltaNetConfig()
-
-    @property
     def layers(self) -> tuple[LayerSpec, ...]:
         """The pattern tiled over n_layers: one LayerSpec per layer."""
         return self.pattern * (self.n_layers // len(self.pattern))
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def build(self):
-        from archs.decoder import Decoder          # late import: configs stay importable without torch models
+    def build(self) -> Decoder:
         return Decoder(self)
-
-
-def field_names(cls) -> set[str]:
-    return {f.name for f in fields(cls)}

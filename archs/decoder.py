@@ -1,56 +1,33 @@
 """The generic pre-norm decoder: embedding, a per-layer pattern of mixers and FFNs, optional MTP heads, output head.
 
 Each layer is `x + mixer(norm(x))` then `x + ffn(norm(x))` (LLaMA / DeepSeek / Qwen3-Next). Which mixer and FFN
-a layer holds comes from its `LayerSpec`; the classes are looked up by name in `MIXERS` / `FFNS`, so a
-head-to-head comparison changes one string in the config.
+a layer holds comes from its `LayerSpec`: the names index the component table (`archs.components.MIXERS` /
+`FFNS`), so a head-to-head comparison changes one string in the config. The decoder tags its embedding and
+output head with their parameter kinds; every component declares its own.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from archs.components.mlp import MLP
-from archs.components.norms import build_norm
-from archs.components.rope import build_positions
-
-# kind -> component module; each module holds the class and its formulas (params/flops/cache bytes)
-MIXER_MODULES = {"attn": ("archs.components.attention", "Attention"),
-                 "mla": ("archs.components.mla", "MLA"),
-                 "gdn": ("archs.components.deltanet", "GatedDeltaNet")}
-FFN_MODULES = {"swiglu": ("archs.components.mlp", None), "gelu": ("archs.components.mlp", None),
-               "relu": ("archs.components.mlp", None), "relu2": ("archs.components.mlp", None), "moe": ("archs.components.moe", "MoE")}
-
-
-def component_module(kind: str):
-    """The module that implements a mixer or FFN kind (and holds its formulas)."""
-    path, _ = MIXER_MODULES.get(kind) or FFN_MODULES[kind]
-    return importlib.import_module(path)
-
-
-def build_mixer(cfg, spec) -> nn.Module:
-    path, name = MIXER_MODULES[spec.mixer]
-    return getattr(importlib.import_module(path), name)(cfg, spec)
-
-
-def build_ffn(cfg, spec) -> nn.Module:
-    if spec.ffn == "moe":
-        path, name = FFN_MODULES["moe"]
-        return getattr(importlib.import_module(path), name)(cfg, spec)
-    return MLP(cfg.dim, cfg.ffn_dim, spec.ffn, cfg.bias)
+from archs.components import FFNS, MIXERS, build_norm, build_positions
+from archs.components.component import with_param_kind
+from archs.components.mtp import MTPHead
 
 
 class Block(nn.Module):
+    """One pre-norm layer: the LayerSpec's mixer and FFN, each inside a residual."""
+
     def __init__(self, cfg, spec):
         super().__init__()
         self.spec = spec
         self.mixer_norm = build_norm(cfg.norm, cfg.dim, cfg.norm_eps)
-        self.mixer = build_mixer(cfg, spec)
+        self.mixer = MIXERS[spec.mixer].build(cfg, spec)
         self.ffn_norm = build_norm(cfg.norm, cfg.dim, cfg.norm_eps)
-        self.ffn = build_ffn(cfg, spec)
+        self.ffn = FFNS[spec.ffn].build(cfg, spec)
 
     def forward(self, x, cache=None, doc_ids=None):
         x = x + self.mixer(self.mixer_norm(x), cache, doc_ids)
@@ -67,12 +44,6 @@ class DecoderOutput:
     mtp_logits: list[torch.Tensor] = field(default_factory=list)   # [B, T, V] each; see Decoder.forward
 
 
-def build_mtp_head(cfg, with_block: bool) -> nn.Module:
-    from archs.components.mtp import MTPHead
-    block = Block(cfg, cfg.pattern[-1]) if with_block else None
-    return MTPHead(cfg, block=block)
-
-
 class Decoder(nn.Module):
     """Token ids [B, T] -> logits [B, T, V]. MTP heads: one after every layer whose spec has `mtp=True`
     (each predicts token t+2, document 000's reading), then `cfg.mtp.depth` chained DeepSeek-V3 modules after
@@ -81,16 +52,17 @@ class Decoder(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Embedding(cfg.vocab_size, cfg.dim)
+        self.embed = with_param_kind(nn.Embedding(cfg.vocab_size, cfg.dim), "embedding")
         self.positions = build_positions(cfg)
         self.drop = nn.Dropout(cfg.dropout)
         self.layers = nn.ModuleList(Block(cfg, spec) for spec in cfg.layers)
-        self.layer_mtp = nn.ModuleDict({str(i): build_mtp_head(cfg, False)
-                                        for i, spec in enumerate(cfg.layers) if spec.mtp})
+        self.layer_mtp = nn.ModuleDict({str(i): MTPHead(cfg) for i, spec in enumerate(cfg.layers) if spec.mtp})
         depth = cfg.mtp.depth if cfg.mtp else 0
-        self.mtp = nn.ModuleList(build_mtp_head(cfg, cfg.mtp.with_block) for _ in range(depth))
+        # DeepSeek-V3's MTP module holds one more layer, here of the kind the pattern ends with
+        self.mtp = nn.ModuleList(MTPHead(cfg, Block(cfg, cfg.pattern[-1]) if cfg.mtp.with_block else None)
+                                 for _ in range(depth))
         self.norm = build_norm(cfg.norm, cfg.dim, cfg.norm_eps)
-        self.head = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
+        self.head = with_param_kind(nn.Linear(cfg.dim, cfg.vocab_size, bias=False), "output")
         if cfg.tie_embeddings:
             self.head.weight = self.embed.weight
         self.apply(self._init)

@@ -14,7 +14,7 @@ biases, ...), `cfg.assumptions` holds one line starting with DIFF per difference
 real model holds beyond ours: `[+N params]`, or `[HF layer N params]` where our side depends on a component's
 own layout (GatedDeltaNet). `known_differences(cfg)` returns them as numbers, so for every supported model
 `analytic.params(cfg).total + sum(known_differences(cfg).values())` is the count of the model config.json
-describes (None where it cannot be computed, e.g. while a component is missing).
+describes (a difference that changes no count maps to None).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import math
 import re
 from pathlib import Path
 
+from archs.components import deltanet
 from archs.config import DecoderConfig, DeltaNetConfig, LayerSpec, MLAConfig, MoEConfig, MTPConfig
 from harness.errors import ArchbenchError, ConfigError
 
@@ -253,7 +254,7 @@ def _qwen3_next(f, kw, notes):
     if types is None:                                        # transformers: every interval-th layer attends fully
         every = f.get("full_attention_interval", 4)
         types = ["linear_attention" if (i + 1) % every else "full_attention" for i in range(n)]
-    mixers = {"linear_attention": "gdn", "full_attention": "attn"}
+    mixers = {"linear_attention": "gdn", "full_attention": "attention"}
     if len(types) != n or not set(types) <= set(mixers):
         f.fail(f"layer_types must list {n} of {', '.join(mixers)}, got {types!r}")
     shared = f.req("shared_expert_intermediate_size", least=0)   # transformers' default: 512
@@ -279,8 +280,8 @@ def _qwen3_next(f, kw, notes):
           "does not load it either, so it is neither built nor counted")
     _topk_note(f, notes)
     layers = [LayerSpec(mixer=mixers[t], ffn="moe" if m else "swiglu") for t, m in zip(types, is_moe)]
-    return layers, {"moe": moe, "deltanet": DeltaNetConfig(n_heads=kh, head_k_dim=kd, head_v_dim=vh * vd // kh,
-                                                           conv_size=conv)}
+    return layers, {"moe": moe, "gdn": DeltaNetConfig(n_heads=kh, head_k_dim=kd, head_v_dim=vh * vd // kh,
+                                                      conv_size=conv)}
 
 
 _FAMILIES = {"llama": _dense, "mistral": _dense, "mixtral": _mixtral, "qwen3_moe": _qwen3_moe,
@@ -334,10 +335,6 @@ def known_differences(cfg: DecoderConfig) -> dict[str, int | None]:
     return out
 
 
-def _gdn_gap(cfg: DecoderConfig, hf_layer: int) -> int | None:
+def _gdn_gap(cfg: DecoderConfig, hf_layer: int) -> int:
     """HF GatedDeltaNet parameters minus archbench's, over every gdn layer."""
-    try:
-        from archs.components import deltanet
-    except ImportError:
-        return None
     return sum(hf_layer - deltanet.params_formula(cfg, s) for s in cfg.layers if s.mixer == "gdn")

@@ -21,18 +21,20 @@ Shapes: B batch, T tokens, D dim, P parallel layers of a stack, w their width, V
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from archs import ARCHS
 from archs.components import attention as attn
+from archs.components import norm_params
+from archs.components.component import with_param_kind
 from archs.components.mlp import mlp_flops, mlp_params
-from archs.components.norms import RMSNorm, norm_params
-from archs.config import DecoderConfig, LayerSpec, _positive
+from archs.components.norms import RMSNorm
+from archs.config import DecoderConfig, DictConfig, LayerSpec, _positive
 from archs.decoder import Block, Decoder, DecoderOutput
+from archs.presets import ARCHS
 from harness.errors import ConfigError
 
 LAYER = LayerSpec()                       # every parallel layer: full causal softmax attention + SwiGLU
@@ -55,7 +57,7 @@ class StackSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ParallelStacksConfig:
+class ParallelStacksConfig(DictConfig):
     vocab_size: int
     dim: int
     stacks: tuple[StackSpec, ...]
@@ -94,9 +96,6 @@ class ParallelStacksConfig:
                              ffn_dim=self.ffn_hidden(stack.width), norm_eps=self.norm_eps,
                              rope_theta=self.rope_theta, pattern=(LAYER,))
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
     def build(self) -> "ParallelStacksDecoder":
         return ParallelStacksDecoder(self)
 
@@ -129,10 +128,10 @@ class ParallelStacksDecoder(nn.Module):
     def __init__(self, cfg: ParallelStacksConfig):
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Embedding(cfg.vocab_size, cfg.dim)
+        self.embed = with_param_kind(nn.Embedding(cfg.vocab_size, cfg.dim), "embedding")
         self.stacks = nn.ModuleList(ParallelStack(cfg, s) for s in cfg.stacks)
         self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
-        self.head = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
+        self.head = with_param_kind(nn.Linear(cfg.dim, cfg.vocab_size, bias=False), "output")
         if cfg.tie_embeddings:
             self.head.weight = self.embed.weight
         self.apply(Decoder._init)

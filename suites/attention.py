@@ -59,7 +59,7 @@ def config(variant: str) -> DecoderConfig:
     mla = variant == "mla"
     return DecoderConfig(vocab_size=256, dim=DIM, n_layers=1, n_heads=HEADS, ffn_dim=4 * DIM,
                          n_kv_heads=None if mla else VARIANTS[variant],
-                         pattern=(LayerSpec(mixer="mla" if mla else "attn"),),
+                         pattern=(LayerSpec(mixer="mla" if mla else "attention"),),
                          mla=get_config("mla-moe").mla if mla else None)
 
 

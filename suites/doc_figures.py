@@ -14,9 +14,7 @@ from typing import Any, Iterator
 
 from archs import analytic, get_config
 from archs import parallel_stacks as stacks
-from archs.components import attention, mla, mlp
-from archs.components.norms import norm_params
-from archs.components.rope import position_params
+from archs.components import attention, mla, mlp, norm_params, position_params
 from harness.suite import Context, Suite, Unit
 
 BYTES = {"float32": 4, "float16": 2, "int8": 1}
@@ -184,7 +182,7 @@ def stacks_figures() -> Iterator[dict]:
 def mla_figures() -> Iterator[dict]:
     cfg = get_config("mla-moe")
     spec = cfg.pattern[1]
-    twin = replace(cfg, head_dim=64, mla=None, pattern=(replace(spec, mixer="attn", ffn="swiglu"),), moe=None)
+    twin = replace(cfg, head_dim=64, mla=None, pattern=(replace(spec, mixer="attention", ffn="swiglu"),), moe=None)
     kw = dict(arch="mla-moe", measure="params")
     yield fig("mla_per_layer", "params_attention", mla.params_formula(cfg, spec), "params",
               method="archs.components.mla.params_formula", **kw)

@@ -28,7 +28,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from archs.components.norms import RMSNorm, norm_params
+from archs.components import norm_params
+from archs.components.norms import RMSNorm
 from archs.ops import rmsnorm_triton
 from harness.errors import one_line
 from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, speedup_fields, timing_fields

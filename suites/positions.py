@@ -4,7 +4,7 @@ when a model trained at context L is evaluated at 2L and 4L.
 
 Method.
 * params_total: counted from the position module at D=768 (RoPE and sinusoidal hold none; learned holds
-  max_seq_len·D), with archs.components.rope.position_params in extra.
+  max_seq_len·D), with archs.components.position_params in extra.
 * shift (document 001: RoPE is "relative position encoding naturally"): rel_error of the attention scores q·k
   when every position moves by the same offset, against offset 0 (rope-shift: RoPE on q, k [1, 12, 128, 64];
   sinusoidal-shift: the table added to x [1, 128, 768], scores x·x). Exactly 0 for a relative encoding; RoPE's
@@ -24,7 +24,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from archs.components.rope import LearnedPositions, RotaryEmbedding, SinusoidalPositions, position_params
+from archs.components import position_params
+from archs.components.rope import LearnedPositions, RotaryEmbedding, SinusoidalPositions
 from archs.config import DecoderConfig
 from harness.errors import one_line
 from harness.measure.fields import timing_fields

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archs.components.cache import KVCache
+from archs.components.component import Component
 from archs.components.rope import RotaryEmbedding
 
 
@@ -99,8 +100,53 @@ def math_attention(q, k, v, mask_mod, causal_only: bool) -> torch.Tensor:
 ATTENTION_IMPLS = {"sdpa": sdpa, "flex": flex, "math": math_attention}
 
 
-class Attention(nn.Module):
-    """Multi-head attention with n_kv_heads key/value heads (GQA when fewer than n_heads)."""
+# ---------------------------------------------------------------- formulas (independent references)
+def params_formula(cfg, spec) -> int:
+    H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
+    n = D * H * K * 2 + D * Hkv * K * 2
+    if cfg.bias:
+        n += H * K + 2 * Hkv * K + D
+    return n
+
+
+def attended_pairs(T: int, window: int | None, causal: bool) -> float:
+    """Query-key pairs scored for T tokens. Non-causal convention: T² (what kernels compute and what torch's
+    counter counts). Causal: T²/2 (Megatron), or T·window when a window bounds it."""
+    if window is not None and window < T:
+        return T * window - window * (window - 1) / 2 if causal else T * window
+    return T * T / 2 if causal else T * T
+
+
+def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
+    """Projections 2·T·D·(2·H·K + 2·H_kv·K) plus QKᵀ and AV: 2·2·pairs·H·K."""
+    H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
+    proj = 2 * T * D * (2 * H * K + 2 * Hkv * K)
+    return int(proj + 4 * attended_pairs(T, spec.window, causal) * H * K)
+
+
+def decode_flops_formula(cfg, spec, context: int) -> int:
+    """One new token attending to `context` cached tokens (bounded by the window)."""
+    H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
+    seen = min(context + 1, spec.window) if spec.window else context + 1
+    return 2 * D * (2 * H * K + 2 * Hkv * K) + 4 * seen * H * K
+
+
+def cache_tokens(T: int, window: int | None) -> int:
+    return T if window is None else min(T, window - 1)
+
+
+def cache_bytes_formula(cfg, spec, batch: int, T: int, dtype_bytes: int) -> int:
+    """K and V for every kept token: 2 · n_kv · head_dim · dtype_bytes per token per sequence."""
+    return 2 * batch * cache_tokens(T, spec.window) * cfg.kv_heads * cfg.attn_head_dim * dtype_bytes
+
+
+# ---------------------------------------------------------------- the module
+class Attention(Component):
+    """Multi-head attention with n_kv_heads key/value heads (MHA, GQA when fewer than n_heads, MQA at one)."""
+    kind = param_kind = "attention"
+    params_formula = staticmethod(params_formula)
+    flops_formula = staticmethod(flops_formula)
+    cache_bytes_formula = staticmethod(cache_bytes_formula)
 
     def __init__(self, cfg, spec, impl: str = "sdpa"):
         super().__init__()
@@ -143,43 +189,3 @@ class Attention(nn.Module):
         else:
             y = ATTENTION_IMPLS[self.impl](q, k, v, mask_mod, causal_only)
         return self.wo(y.transpose(1, 2).reshape(B, T, self.n_heads * self.head_dim))
-
-
-# ---------------------------------------------------------------- formulas (independent references)
-def params_formula(cfg, spec) -> int:
-    H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
-    n = D * H * K * 2 + D * Hkv * K * 2
-    if cfg.bias:
-        n += H * K + 2 * Hkv * K + D
-    return n
-
-
-def attended_pairs(T: int, window: int | None, causal: bool) -> float:
-    """Query-key pairs scored for T tokens. Non-causal convention: T² (what kernels compute and what torch's
-    counter counts). Causal: T²/2 (Megatron), or T·window when a window bounds it."""
-    if window is not None and window < T:
-        return T * window - window * (window - 1) / 2 if causal else T * window
-    return T * T / 2 if causal else T * T
-
-
-def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
-    """Projections 2·T·D·(2·H·K + 2·H_kv·K) plus QKᵀ and AV: 2·2·pairs·H·K."""
-    H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
-    proj = 2 * T * D * (2 * H * K + 2 * Hkv * K)
-    return int(proj + 4 * attended_pairs(T, spec.window, causal) * H * K)
-
-
-def decode_flops_formula(cfg, spec, context: int) -> int:
-    """One new token attending to `context` cached tokens (bounded by the window)."""
-    H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
-    seen = min(context + 1, spec.window) if spec.window else context + 1
-    return 2 * D * (2 * H * K + 2 * Hkv * K) + 4 * seen * H * K
-
-
-def cache_tokens(T: int, window: int | None) -> int:
-    return T if window is None else min(T, window - 1)
-
-
-def cache_bytes_formula(cfg, spec, batch: int, T: int, dtype_bytes: int) -> int:
-    """K and V for every kept token: 2 · n_kv · head_dim · dtype_bytes per token per sequence."""
-    return 2 * batch * cache_tokens(T, spec.window) * cfg.kv_heads * cfg.attn_head_dim * dtype_bytes

@@ -16,8 +16,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from archs.components.cache import Cache
+from archs.components.component import Component
 from archs.components.norms import RMSNorm
 from archs.ops.gated_delta import chunk_gated_delta_rule, recurrent_gated_delta_step
+from harness.errors import ConfigError
 
 # At most this many new tokens with a cache go through the token-by-token step instead of the chunked op.
 # fla switches at 64 with a fused GPU kernel; in plain torch on 2 CPU cores (B=1, H=4, K=V=64) a step costs
@@ -26,7 +28,7 @@ RECURRENT_MAX_TOKENS = 8
 
 
 def gdn_dims(cfg) -> tuple[int, int, int, int, int]:
-    """(heads, head_k_dim, head_v_dim, conv_size, chunk_size) with DeltaNetConfig's defaults applied."""
+    """(heads, head_k_dim, head_v_dim, conv_size, chunk_size) from cfg.gdn, its None dims derived."""
     gdn = cfg.gdn
     H = gdn.n_heads or cfg.n_heads
     return H, gdn.head_k_dim or cfg.dim // H, gdn.head_v_dim or cfg.dim // H, gdn.conv_size, gdn.chunk_size
@@ -40,76 +42,6 @@ class GDNCache(Cache):
     conv_state: [B, 2·H·K + H·V, conv_size − 1], the last pre-conv q/k/v projections, in the model dtype."""
     state: torch.Tensor | None = None
     conv_state: torch.Tensor | None = None
-
-
-class GatedDeltaNet(nn.Module):
-    """Gated DeltaNet mixer: forward(x [B, T, D], cache=None, doc_ids=None) -> [B, T, D]."""
-
-    def __init__(self, cfg, spec):
-        super().__init__()
-        H, K, V, W, C = gdn_dims(cfg)
-        self.n_heads, self.head_k, self.head_v, self.conv_size, self.chunk_size = H, K, V, W, C
-        self.conv_channels = 2 * H * K + H * V
-        # one input projection for q, k, v and the output gate z, one for the two per-head scalars a, b
-        # (Qwen3-Next's in_proj_qkvz / in_proj_ba layout: two matmuls instead of six)
-        self.in_proj = nn.Linear(cfg.dim, self.conv_channels + H * V, bias=cfg.bias)
-        self.ab_proj = nn.Linear(cfg.dim, 2 * H, bias=False)          # dt_bias is a's bias; b has none (fla)
-        self.conv = nn.Conv1d(self.conv_channels, self.conv_channels, W, groups=self.conv_channels, bias=False)
-        # Mamba2 init: A ~ U[1, 16]; dt ~ log-uniform[1e-3, 1e-1] stored through softplus⁻¹ so that
-        # softplus(dt_bias) = dt at a = 0, i.e. per-token decay exp(−A·dt) starts between ~0.999 and ~0.2
-        self.A_log = nn.Parameter(torch.empty(H).uniform_(1, 16).log())
-        dt = torch.exp(torch.rand(H) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3)).clamp(min=1e-4)
-        self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))
-        self.o_norm = RMSNorm(V, eps=cfg.norm_eps)                    # per head over V, weight shared by heads
-        self.o_proj = nn.Linear(H * V, cfg.dim, bias=cfg.bias)
-
-    def new_cache(self) -> GDNCache:
-        return GDNCache()
-
-    def _short_conv(self, x: torch.Tensor, cache: GDNCache | None) -> torch.Tensor:
-        """Causal depthwise conv over time + SiLU. x: [B, T, ch] -> [B, T, ch]. With a cache, the first
-        conv_size − 1 inputs come from the previous call and the last conv_size − 1 are kept for the next."""
-        B, T, ch = x.shape
-        x = x.transpose(1, 2)                                          # [B, ch, T]
-        past = (cache.conv_state if cache is not None and cache.conv_state is not None
-                else x.new_zeros(B, ch, self.conv_size - 1))            # zeros = causal left padding
-        x = torch.cat([past.to(x.dtype), x], dim=-1)                   # [B, ch, W − 1 + T]
-        if cache is not None:
-            cache.conv_state = x[..., x.shape[-1] - (self.conv_size - 1):].clone()   # own the W − 1 columns
-        y = F.conv1d(x, self.conv.weight, groups=ch)                   # [B, ch, T]
-        return F.silu(y).transpose(1, 2)
-
-    def forward(self, x: torch.Tensor, cache: GDNCache | None = None, doc_ids: torch.Tensor | None = None):
-        """x: [B, T, D] -> [B, T, D]. With a cache, x holds the tokens after cache.pos."""
-        if doc_ids is not None:
-            raise ValueError("GatedDeltaNet does not support doc_ids: the recurrent state would carry across "
-                             "document boundaries (it would need a state reset per document)")
-        B, T, _ = x.shape
-        H, K, V = self.n_heads, self.head_k, self.head_v
-        qkv, z = self.in_proj(x).split([self.conv_channels, H * V], dim=-1)
-        q, k, v = self._short_conv(qkv, cache).split([H * K, H * K, H * V], dim=-1)
-        # L2-normalised q, k keep the delta rule's transition (I − β k kᵀ) a contraction: its eigenvalues
-        # are 1 − β and 1 (Yang et al. 2024, "Parallelizing Linear Transformers with the Delta Rule")
-        q = F.normalize(q.reshape(B, T, H, K).float(), dim=-1, eps=1e-6)   # [B, T, H, K]
-        k = F.normalize(k.reshape(B, T, H, K).float(), dim=-1, eps=1e-6)
-        v = v.reshape(B, T, H, V)                                          # [B, T, H, V]
-        a, b = self.ab_proj(x).float().chunk(2, dim=-1)                    # [B, T, H] each
-        g = -self.A_log.float().exp() * F.softplus(a + self.dt_bias.float())   # log α_t <= 0
-        beta = b.sigmoid()
-
-        if cache is not None and T <= RECURRENT_MAX_TOKENS:
-            o, cache.state = recurrent_gated_delta_step(q, k, v, g, beta, cache.state)
-        else:
-            state = None if cache is None else cache.state
-            o, final = chunk_gated_delta_rule(q, k, v, g, beta, initial_state=state,
-                                              output_final_state=cache is not None, chunk_size=self.chunk_size)
-            if cache is not None:
-                cache.state = final
-        if cache is not None:
-            cache.pos += T
-        # gated output norm (Qwen3-Next / fla FusedRMSNormGated): normalise each head, then gate by silu(z)
-        o = self.o_norm(o) * F.silu(z.reshape(B, T, H, V))                 # [B, T, H, V]
-        return self.o_proj(o.reshape(B, T, H * V))
 
 
 # ---------------------------------------------------------------- formulas (independent references)
@@ -164,3 +96,85 @@ def cache_bytes_formula(cfg, spec, batch: int, T: int, dtype_bytes: int) -> int:
     """fp32 state [B, H, K, V] plus the conv history [B, 2HK + HV, W − 1] at dtype_bytes; independent of T."""
     H, K, V, W, _ = gdn_dims(cfg)
     return batch * H * K * V * 4 + batch * (2 * H * K + H * V) * (W - 1) * dtype_bytes
+
+
+# ---------------------------------------------------------------- the module
+class GatedDeltaNet(Component):
+    """Gated DeltaNet mixer: forward(x [B, T, D], cache=None, doc_ids=None) -> [B, T, D]."""
+    kind = param_kind = "gdn"
+    params_formula = staticmethod(params_formula)
+    flops_formula = staticmethod(flops_formula)
+    cache_bytes_formula = staticmethod(cache_bytes_formula)
+
+    def __init__(self, cfg, spec):
+        super().__init__()
+        H, K, V, W, C = gdn_dims(cfg)
+        self.n_heads, self.head_k, self.head_v, self.conv_size, self.chunk_size = H, K, V, W, C
+        self.conv_channels = 2 * H * K + H * V
+        # one input projection for q, k, v and the output gate z, one for the two per-head scalars a, b
+        # (Qwen3-Next's in_proj_qkvz / in_proj_ba layout: two matmuls instead of six)
+        self.in_proj = nn.Linear(cfg.dim, self.conv_channels + H * V, bias=cfg.bias)
+        self.ab_proj = nn.Linear(cfg.dim, 2 * H, bias=False)          # dt_bias is a's bias; b has none (fla)
+        self.conv = nn.Conv1d(self.conv_channels, self.conv_channels, W, groups=self.conv_channels, bias=False)
+        # Mamba2 init: A ~ U[1, 16]; dt ~ log-uniform[1e-3, 1e-1] stored through softplus⁻¹ so that
+        # softplus(dt_bias) = dt at a = 0, i.e. per-token decay exp(−A·dt) starts between ~0.999 and ~0.2
+        self.A_log = nn.Parameter(torch.empty(H).uniform_(1, 16).log())
+        dt = torch.exp(torch.rand(H) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3)).clamp(min=1e-4)
+        self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))
+        self.o_norm = RMSNorm(V, eps=cfg.norm_eps)                    # per head over V, weight shared by heads
+        self.o_proj = nn.Linear(H * V, cfg.dim, bias=cfg.bias)
+
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        heads = cfg.gdn.n_heads or cfg.n_heads
+        if None in (cfg.gdn.head_k_dim, cfg.gdn.head_v_dim) and cfg.dim % heads:
+            raise ConfigError(f"DeltaNetConfig.n_heads={heads} does not divide dim={cfg.dim} "
+                              "(set head_k_dim and head_v_dim, or pick a divisor)")
+
+    def new_cache(self) -> GDNCache:
+        return GDNCache()
+
+    def _short_conv(self, x: torch.Tensor, cache: GDNCache | None) -> torch.Tensor:
+        """Causal depthwise conv over time + SiLU. x: [B, T, ch] -> [B, T, ch]. With a cache, the first
+        conv_size − 1 inputs come from the previous call and the last conv_size − 1 are kept for the next."""
+        B, T, ch = x.shape
+        x = x.transpose(1, 2)                                          # [B, ch, T]
+        past = (cache.conv_state if cache is not None and cache.conv_state is not None
+                else x.new_zeros(B, ch, self.conv_size - 1))            # zeros = causal left padding
+        x = torch.cat([past.to(x.dtype), x], dim=-1)                   # [B, ch, W − 1 + T]
+        if cache is not None:
+            cache.conv_state = x[..., x.shape[-1] - (self.conv_size - 1):].clone()   # own the W − 1 columns
+        y = F.conv1d(x, self.conv.weight, groups=ch)                   # [B, ch, T]
+        return F.silu(y).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor, cache: GDNCache | None = None, doc_ids: torch.Tensor | None = None):
+        """x: [B, T, D] -> [B, T, D]. With a cache, x holds the tokens after cache.pos."""
+        if doc_ids is not None:
+            raise ValueError("GatedDeltaNet does not support doc_ids: the recurrent state would carry across "
+                             "document boundaries (it would need a state reset per document)")
+        B, T, _ = x.shape
+        H, K, V = self.n_heads, self.head_k, self.head_v
+        qkv, z = self.in_proj(x).split([self.conv_channels, H * V], dim=-1)
+        q, k, v = self._short_conv(qkv, cache).split([H * K, H * K, H * V], dim=-1)
+        # L2-normalised q, k keep the delta rule's transition (I − β k kᵀ) a contraction: its eigenvalues
+        # are 1 − β and 1 (Yang et al. 2024, "Parallelizing Linear Transformers with the Delta Rule")
+        q = F.normalize(q.reshape(B, T, H, K).float(), dim=-1, eps=1e-6)   # [B, T, H, K]
+        k = F.normalize(k.reshape(B, T, H, K).float(), dim=-1, eps=1e-6)
+        v = v.reshape(B, T, H, V)                                          # [B, T, H, V]
+        a, b = self.ab_proj(x).float().chunk(2, dim=-1)                    # [B, T, H] each
+        g = -self.A_log.float().exp() * F.softplus(a + self.dt_bias.float())   # log α_t <= 0
+        beta = b.sigmoid()
+
+        if cache is not None and T <= RECURRENT_MAX_TOKENS:
+            o, cache.state = recurrent_gated_delta_step(q, k, v, g, beta, cache.state)
+        else:
+            state = None if cache is None else cache.state
+            o, final = chunk_gated_delta_rule(q, k, v, g, beta, initial_state=state,
+                                              output_final_state=cache is not None, chunk_size=self.chunk_size)
+            if cache is not None:
+                cache.state = final
+        if cache is not None:
+            cache.pos += T
+        # gated output norm (Qwen3-Next / fla FusedRMSNormGated): normalise each head, then gate by silu(z)
+        o = self.o_norm(o) * F.silu(z.reshape(B, T, H, V))                 # [B, T, H, V]
+        return self.o_proj(o.reshape(B, T, H * V))

@@ -26,8 +26,10 @@ from torch import nn
 
 from archs.components.attention import attended_pairs, cache_tokens, dense_mask, make_mask_mod
 from archs.components.cache import Cache, TokenBuffer
+from archs.components.component import Component
 from archs.components.norms import RMSNorm
 from archs.components.rope import RotaryEmbedding
+from harness.errors import ConfigError
 
 ATTN_IMPLS = ("naive", "absorbed")
 
@@ -69,7 +71,71 @@ class MLACache(Cache):
         return self.buffer.append((kv,))[0]
 
 
-class MLA(nn.Module):
+# ---- formulas (2 FLOPs per multiply-add, matmuls only; see archs/components/__init__.py)
+
+def _projection_flops(cfg, T: int) -> int:
+    """Everything that does not depend on the context: query, wkv_a and output projections."""
+    m, H = cfg.mla, cfg.n_heads
+    qk = m.qk_nope_dim + m.qk_rope_dim
+    q = cfg.dim * m.q_lora_rank + m.q_lora_rank * H * qk if m.q_lora_rank else cfg.dim * H * qk
+    return 2 * T * (q + cfg.dim * (m.kv_lora_rank + m.qk_rope_dim) + H * m.v_head_dim * cfg.dim)
+
+
+def params_formula(cfg, spec) -> int:
+    m, H = cfg.mla, cfg.n_heads
+    qk = m.qk_nope_dim + m.qk_rope_dim
+    q = (cfg.dim * m.q_lora_rank + m.q_lora_rank + m.q_lora_rank * H * qk) if m.q_lora_rank else cfg.dim * H * qk
+    kv = (cfg.dim * (m.kv_lora_rank + m.qk_rope_dim) + m.kv_lora_rank                  # wkv_a, kv_norm
+          + m.kv_lora_rank * H * (m.qk_nope_dim + m.v_head_dim))                     # wkv_b
+    return q + kv + H * m.v_head_dim * cfg.dim
+
+
+def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
+    """Prefill of T tokens on the naive path: projections + wkv_b on every token + QK^T and PV over the
+    query-key pairs of `attention.attended_pairs` (T² non-causal, what SDPA computes and torch's FLOP counter
+    reports; T²/2 causal, Megatron; bounded by a sliding window), the same convention as softmax attention."""
+    m, H = cfg.mla, cfg.n_heads
+    up = 2 * T * m.kv_lora_rank * H * (m.qk_nope_dim + m.v_head_dim)
+    pairs = attended_pairs(T, spec.window, causal)
+    return int(_projection_flops(cfg, T) + up + 2 * pairs * H * (m.qk_nope_dim + m.qk_rope_dim + m.v_head_dim))
+
+
+def decode_flops_formula(cfg, spec, context: int, impl: str = "naive") -> int:
+    """FLOPs of ONE new token after `context` cached tokens (as `attention.decode_flops_formula`): it attends
+    S = context + 1 keys, capped at spec.window. naive re-expands all S latents with wkv_b every step (cost
+    ∝ S·C·H·(N+V)); absorbed pays H·C·(N+V) once for the token and attends over C+R wide keys instead."""
+    m, H = cfg.mla, cfg.n_heads
+    S = context + 1 if spec.window is None else min(context + 1, spec.window)
+    C, N, R, V = m.kv_lora_rank, m.qk_nope_dim, m.qk_rope_dim, m.v_head_dim
+    if impl == "naive":
+        core = 2 * S * C * H * (N + V) + 2 * S * H * (N + R) + 2 * S * H * V
+    elif impl == "absorbed":
+        core = 2 * H * N * C + 2 * S * H * (C + R) + 2 * S * H * C + 2 * H * C * V
+    else:
+        raise ValueError(f"impl={impl!r} is not one of {', '.join(ATTN_IMPLS)}")
+    return _projection_flops(cfg, 1) + core
+
+
+def cache_bytes_formula(cfg, spec, batch: int, T: int, dtype_bytes: int) -> int:
+    """batch · kept · (C + R) · dtype_bytes, kept = T (or min(T, window-1) with a sliding window)."""
+    return batch * cache_tokens(T, spec.window) * (cfg.mla.kv_lora_rank + cfg.mla.qk_rope_dim) * dtype_bytes
+
+
+def naive_kv_bytes_per_token(cfg, dtype_bytes: int = 2) -> int:
+    """Bytes per token and layer if the materialised K, V were cached MHA-style: H·(N+R) key + H·V value
+    numbers. Against `cache_bytes_formula(cfg, spec, 1, 1, dtype_bytes)` this is the KV-reduction claim."""
+    m, H = cfg.mla, cfg.n_heads
+    return (H * (m.qk_nope_dim + m.qk_rope_dim) + H * m.v_head_dim) * dtype_bytes
+
+
+# ---- the module
+class MLA(Component):
+    """Multi-head latent attention: forward(x [B, T, D], cache=None, doc_ids=None) -> [B, T, D]."""
+    kind = param_kind = "mla"
+    params_formula = staticmethod(params_formula)
+    flops_formula = staticmethod(flops_formula)
+    cache_bytes_formula = staticmethod(cache_bytes_formula)
+
     def __init__(self, cfg, spec):
         super().__init__()
         m = cfg.mla
@@ -91,6 +157,11 @@ class MLA(nn.Module):
         self.wo = nn.Linear(self.n_heads * self.v_dim, cfg.dim, bias=False)
         # RoPE would make W_uk position-dependent and un-absorbable, hence the separate rope part (V2 §2.1.3)
         self.rotary = RotaryEmbedding(self.rope_dim, cfg.rope_theta) if cfg.position == "rope" else None
+
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        if cfg.mla is None:
+            raise ConfigError("DecoderConfig.mla is required: the pattern uses mla")
 
     def new_cache(self, capacity: int = 0) -> MLACache:
         """An empty cache; `capacity` tokens (e.g. prompt + generation length) are allocated on the first call."""
@@ -171,60 +242,3 @@ class MLA(nn.Module):
             o_lat = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None,
                                                   scale=self.scale)  # [B, H, T, C]
         return torch.einsum("bhtc,hvc->bhtv", o_lat, w_uv)                    # [B, H, T, V]
-
-
-# ---- formulas (2 FLOPs per multiply-add, matmuls only; see archs/components/__init__.py)
-
-def _projection_flops(cfg, T: int) -> int:
-    """Everything that does not depend on the context: query, wkv_a and output projections."""
-    m, H = cfg.mla, cfg.n_heads
-    qk = m.qk_nope_dim + m.qk_rope_dim
-    q = cfg.dim * m.q_lora_rank + m.q_lora_rank * H * qk if m.q_lora_rank else cfg.dim * H * qk
-    return 2 * T * (q + cfg.dim * (m.kv_lora_rank + m.qk_rope_dim) + H * m.v_head_dim * cfg.dim)
-
-
-def params_formula(cfg, spec) -> int:
-    m, H = cfg.mla, cfg.n_heads
-    qk = m.qk_nope_dim + m.qk_rope_dim
-    q = (cfg.dim * m.q_lora_rank + m.q_lora_rank + m.q_lora_rank * H * qk) if m.q_lora_rank else cfg.dim * H * qk
-    kv = (cfg.dim * (m.kv_lora_rank + m.qk_rope_dim) + m.kv_lora_rank                  # wkv_a, kv_norm
-          + m.kv_lora_rank * H * (m.qk_nope_dim + m.v_head_dim))                     # wkv_b
-    return q + kv + H * m.v_head_dim * cfg.dim
-
-
-def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
-    """Prefill of T tokens on the naive path: projections + wkv_b on every token + QK^T and PV over the
-    query-key pairs of `attention.attended_pairs` (T² non-causal, what SDPA computes and torch's FLOP counter
-    reports; T²/2 causal, Megatron; bounded by a sliding window), the same convention as softmax attention."""
-    m, H = cfg.mla, cfg.n_heads
-    up = 2 * T * m.kv_lora_rank * H * (m.qk_nope_dim + m.v_head_dim)
-    pairs = attended_pairs(T, spec.window, causal)
-    return int(_projection_flops(cfg, T) + up + 2 * pairs * H * (m.qk_nope_dim + m.qk_rope_dim + m.v_head_dim))
-
-
-def decode_flops_formula(cfg, spec, context: int, impl: str = "naive") -> int:
-    """FLOPs of ONE new token after `context` cached tokens (as `attention.decode_flops_formula`): it attends
-    S = context + 1 keys, capped at spec.window. naive re-expands all S latents with wkv_b every step (cost
-    ∝ S·C·H·(N+V)); absorbed pays H·C·(N+V) once for the token and attends over C+R wide keys instead."""
-    m, H = cfg.mla, cfg.n_heads
-    S = context + 1 if spec.window is None else min(context + 1, spec.window)
-    C, N, R, V = m.kv_lora_rank, m.qk_nope_dim, m.qk_rope_dim, m.v_head_dim
-    if impl == "naive":
-        core = 2 * S * C * H * (N + V) + 2 * S * H * (N + R) + 2 * S * H * V
-    elif impl == "absorbed":
-        core = 2 * H * N * C + 2 * S * H * (C + R) + 2 * S * H * C + 2 * H * C * V
-    else:
-        raise ValueError(f"impl={impl!r} is not one of {', '.join(ATTN_IMPLS)}")
-    return _projection_flops(cfg, 1) + core
-
-
-def cache_bytes_formula(cfg, spec, batch: int, T: int, dtype_bytes: int) -> int:
-    """batch · kept · (C + R) · dtype_bytes, kept = T (or min(T, window-1) with a sliding window)."""
-    return batch * cache_tokens(T, spec.window) * (cfg.mla.kv_lora_rank + cfg.mla.qk_rope_dim) * dtype_bytes
-
-
-def naive_kv_bytes_per_token(cfg, dtype_bytes: int = 2) -> int:
-    """Bytes per token and layer if the materialised K, V were cached MHA-style: H·(N+R) key + H·V value
-    numbers. Against `cache_bytes_formula(cfg, spec, 1, 1, dtype_bytes)` this is the KV-reduction claim."""
-    m, H = cfg.mla, cfg.n_heads
-    return (H * (m.qk_nope_dim + m.qk_rope_dim) + H * m.v_head_dim) * dtype_bytes

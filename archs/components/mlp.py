@@ -1,39 +1,14 @@
 """Dense feed-forward blocks: SwiGLU (LLaMA), GELU MLP (GPT-2), ReLU (Vaswani et al.) and ReLU² (Primer,
-modded-nanogpt)."""
+modded-nanogpt). One class, `MLP`, for every kind in FFN_KINDS; its formulas come first."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archs.components.component import Component
+
 FFN_KINDS = ("swiglu", "gelu", "relu", "relu2")
-
-
-class MLP(nn.Module):
-    """x -> down(act(up(x))) or, for SwiGLU, x -> down(silu(gate(x)) * up(x)).
-
-    `hidden` is the inner width. SwiGLU has three matrices, so at equal hidden width it holds 1.5x the
-    parameters of the two-matrix MLPs; suites compare at matched parameters by choosing `hidden`."""
-
-    def __init__(self, dim: int, hidden: int, kind: str = "swiglu", bias: bool = False):
-        super().__init__()
-        if kind not in FFN_KINDS:
-            raise ValueError(f"unknown ffn kind {kind!r}")
-        self.kind = kind
-        self.up = nn.Linear(dim, hidden, bias=bias)
-        self.gate = nn.Linear(dim, hidden, bias=bias) if kind == "swiglu" else None
-        self.down = nn.Linear(hidden, dim, bias=bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.kind == "swiglu":
-            h = F.silu(self.gate(x)) * self.up(x)
-        elif self.kind == "gelu":
-            h = F.gelu(self.up(x))
-        elif self.kind == "relu":
-            h = F.relu(self.up(x))
-        else:
-            h = F.relu(self.up(x)).square()
-        return self.down(h)
 
 
 def mlp_matrices(kind: str) -> int:
@@ -63,3 +38,38 @@ def params_formula(cfg, spec) -> int:
 
 def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
     return mlp_flops(cfg.dim, cfg.ffn_dim, spec.ffn, T)
+
+
+class MLP(Component):
+    """x -> down(act(up(x))) or, for SwiGLU, x -> down(silu(gate(x)) * up(x)).
+
+    `hidden` is the inner width. SwiGLU has three matrices, so at equal hidden width it holds 1.5x the
+    parameters of the two-matrix MLPs; suites compare at matched parameters by choosing `hidden`. In a
+    decoder layer (`build`) the kind is the LayerSpec's ffn and the width cfg.ffn_dim."""
+    kind = param_kind = "ffn"
+    params_formula = staticmethod(params_formula)
+    flops_formula = staticmethod(flops_formula)
+
+    def __init__(self, dim: int, hidden: int, kind: str = "swiglu", bias: bool = False):
+        super().__init__()
+        if kind not in FFN_KINDS:
+            raise ValueError(f"unknown ffn kind {kind!r}")
+        self.activation = kind
+        self.up = nn.Linear(dim, hidden, bias=bias)
+        self.gate = nn.Linear(dim, hidden, bias=bias) if kind == "swiglu" else None
+        self.down = nn.Linear(hidden, dim, bias=bias)
+
+    @classmethod
+    def build(cls, cfg, spec) -> "MLP":
+        return cls(cfg.dim, cfg.ffn_dim, spec.ffn, cfg.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.activation == "swiglu":
+            h = F.silu(self.gate(x)) * self.up(x)
+        elif self.activation == "gelu":
+            h = F.gelu(self.up(x))
+        elif self.activation == "relu":
+            h = F.relu(self.up(x))
+        else:
+            h = F.relu(self.up(x)).square()
+        return self.down(h)

@@ -9,19 +9,75 @@ Routing weights (`Router`):
            not modelled.
 Dispatch is dropless (no capacity factor): token-slots are sorted by expert and each expert runs once on
 the contiguous group of tokens it received.
+
+Parameter kinds: the router, the shared experts and the routed experts each declare their own (moe_router,
+moe_shared, moe_experts); the routed experts also declare that a token uses top_k / n_experts of them.
 """
 from __future__ import annotations
+
+from fractions import Fraction
 
 import torch
 from torch import nn
 
+from archs.components.component import Component, with_param_kind
 from archs.components.mlp import MLP, mlp_flops, mlp_params
+from harness.errors import ConfigError
+
+
+# ---- formulas (2 FLOPs per multiply-add, matmuls only; see archs/components/__init__.py)
+
+def _shared_dim(m) -> int:
+    return m.shared_dim if m.shared_dim is not None else m.expert_dim
+
+
+def _shared_hidden(m) -> int:
+    return m.n_shared * _shared_dim(m)
+
+
+def params_by_kind(cfg, spec=None) -> dict[str, int]:
+    """The router, every routed expert and the shared experts, as the counters file them."""
+    m = cfg.moe
+    return {"moe_router": cfg.dim * m.n_experts,
+            "moe_experts": m.n_experts * mlp_params(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias),
+            "moe_shared": mlp_params(cfg.dim, _shared_hidden(m), m.expert_ffn, cfg.bias) if m.n_shared else 0}
+
+
+def params_formula(cfg, spec=None) -> int:
+    """Total: router + every routed expert + the shared experts."""
+    return sum(params_by_kind(cfg, spec).values())
+
+
+def active_fraction(cfg) -> Fraction:
+    """The share of the routed experts' parameters one token uses: top_k / n_experts (exact)."""
+    return Fraction(cfg.moe.top_k, cfg.moe.n_experts)
+
+
+def params_at_fraction(cfg, spec=None) -> dict[Fraction, int]:
+    return {active_fraction(cfg): params_by_kind(cfg, spec)["moe_experts"]}
+
+
+def active_params_formula(cfg, spec=None) -> int:
+    """Parameters one token touches: router + top_k routed experts + the shared experts."""
+    m, parts = cfg.moe, params_by_kind(cfg, spec)
+    one_expert = mlp_params(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias)
+    return parts["moe_router"] + m.top_k * one_expert + parts["moe_shared"]
+
+
+def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
+    """T · (router + top_k routed experts + shared experts). Dropless routing: every token runs exactly
+    top_k experts, so the count does not depend on how balanced the routing is."""
+    m = cfg.moe
+    per_token = 2 * cfg.dim * m.n_experts + mlp_flops(cfg.dim, m.top_k * m.expert_dim + _shared_hidden(m),
+                                                      m.expert_ffn, 1)
+    return T * per_token
 
 
 class Router(nn.Module):
     """x [N, D] -> (weights [N, k], experts [N, k] long, probs [N, E]): probs are the per-expert
     probabilities the load-balance loss averages (for sigmoid, the scores normalised over all E experts,
     as in DeepSeek-V3's sequence-wise balance loss, eq. 18)."""
+    param_kind = "moe_router"
 
     def __init__(self, dim: int, n_experts: int, top_k: int, kind: str):
         super().__init__()
@@ -46,18 +102,34 @@ def load_balance_loss(probs: torch.Tensor, experts: torch.Tensor, n_experts: int
     return n_experts * (f * probs.mean(0)).sum()
 
 
-class MoE(nn.Module):
+class MoE(Component):
+    """Router, routed experts and optional shared experts: forward(x [B, T, D]) -> [B, T, D]."""
+    kind = "moe"
+    param_kind = None                             # its router, shared and routed experts declare their own
+    params_formula = staticmethod(params_formula)
+    flops_formula = staticmethod(flops_formula)
+    params_by_kind = staticmethod(params_by_kind)
+    params_at_fraction = staticmethod(params_at_fraction)
+
     def __init__(self, cfg, spec=None):
         super().__init__()
         m = cfg.moe
         self.n_experts, self.top_k = m.n_experts, m.top_k
         self.router = Router(cfg.dim, m.n_experts, m.top_k, m.router)
-        self.experts = nn.ModuleList(MLP(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias) for _ in range(m.n_experts))
+        self.experts = with_param_kind(nn.ModuleList(MLP(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias)
+                                                     for _ in range(m.n_experts)), "moe_experts")
+        self.experts.active_fraction = active_fraction(cfg)
         # n_shared experts of width shared_dim are one MLP of width n_shared·shared_dim: the sum of their
         # outputs is exactly that wider MLP's output (DeepSeekMoE §3.2 isolates them the same way)
-        self.shared = (MLP(cfg.dim, m.n_shared * _shared_dim(m), m.expert_ffn, cfg.bias) if m.n_shared else None)
+        self.shared = (with_param_kind(MLP(cfg.dim, m.n_shared * _shared_dim(m), m.expert_ffn, cfg.bias),
+                                       "moe_shared") if m.n_shared else None)
         self.aux_loss = torch.zeros(())
         self.last_counts = torch.zeros(m.n_experts, dtype=torch.long)
+
+    @classmethod
+    def check_config(cls, cfg) -> None:
+        if cfg.moe is None:
+            raise ConfigError("DecoderConfig.moe is required: the pattern uses moe")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, T, D] -> [B, T, D]. Leaves the unweighted balance loss in self.aux_loss (the trainer
@@ -99,47 +171,3 @@ class MoE(nn.Module):
                 expert(x.new_empty(n, x.shape[-1]))
         out = torch.zeros_like(x)
         return out + self.shared(x) if self.shared is not None else out
-
-
-# ---- formulas (2 FLOPs per multiply-add, matmuls only; see archs/components/__init__.py)
-
-def _shared_dim(m) -> int:
-    return m.shared_dim if m.shared_dim is not None else m.expert_dim
-
-
-def _shared_hidden(m) -> int:
-    return m.n_shared * _shared_dim(m)
-
-
-def params_formula(cfg, spec=None) -> int:
-    """Total: router + every routed expert + the shared experts."""
-    m = cfg.moe
-    shared = mlp_params(cfg.dim, _shared_hidden(m), m.expert_ffn, cfg.bias) if m.n_shared else 0
-    return cfg.dim * m.n_experts + m.n_experts * mlp_params(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias) + shared
-
-
-def active_params_formula(cfg, spec=None) -> int:
-    """Parameters one token touches: router + top_k routed experts + the shared experts."""
-    m = cfg.moe
-    shared = mlp_params(cfg.dim, _shared_hidden(m), m.expert_ffn, cfg.bias) if m.n_shared else 0
-    return cfg.dim * m.n_experts + m.top_k * mlp_params(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias) + shared
-
-
-def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
-    """T · (router + top_k routed experts + shared experts). Dropless routing: every token runs exactly
-    top_k experts, so the count does not depend on how balanced the routing is."""
-    m = cfg.moe
-    per_token = 2 * cfg.dim * m.n_experts + mlp_flops(cfg.dim, m.top_k * m.expert_dim + _shared_hidden(m),
-                                                      m.expert_ffn, 1)
-    return T * per_token
-
-
-def dense_equivalent_hidden(cfg) -> int:
-    """Width of a dense MLP of the experts' kind with the same per-token matmul FLOPs as the MoE minus its
-    router: top_k·expert_dim + n_shared·shared_dim. The 'same compute, E/k times the parameters' baseline."""
-    m = cfg.moe
-    return m.top_k * m.expert_dim + _shared_hidden(m)
-
-
-def cache_bytes_formula(cfg, spec, batch: int, T: int, dtype_bytes: int) -> int:
-    return 0                                      # an FFN keeps no decode state

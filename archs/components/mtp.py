@@ -5,8 +5,9 @@ and the embedding of the next token.
     h' = Block(h')                                   (optional: V3 puts one full decoder layer here)
     out = norm(h')
 
-The caller owns the embedding and the output head, which V3 shares between the trunk and every MTP module:
-it passes e (the embedding of token t+1 at position t) and applies the shared head to the returned hidden.
+The caller owns the embedding, the output head (V3 shares both between the trunk and every MTP module) and
+the optional block: it passes the block in, passes e (the embedding of token t+1 at position t) and applies the
+shared head to the returned hidden.
 Everything here is per position except the optional block, which is causal, so the head is causal.
 """
 from __future__ import annotations
@@ -14,35 +15,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from archs.components.norms import build_norm, norm_params
-
-
-def _default_block(cfg, spec) -> nn.Module:
-    """The decoder's own layer (archs.decoder.Block), imported late: the decoder imports this module."""
-    try:
-        from archs.decoder import Block
-    except ImportError as err:
-        raise ImportError("MTPHead(with_block=True) needs archs.decoder.Block, or pass block=...") from err
-    return Block(cfg, spec if spec is not None else cfg.layers[-1])
+from archs.components import build_norm, norm_params
 
 
 class MTPHead(nn.Module):
     """forward(h [B, T, D], e [B, T, D]) -> hidden [B, T, D] for the shared output head.
 
-    The optional decoder layer is `block` if given (any causal module x [B, T, D] -> [B, T, D], e.g. the
-    decoder's own Block), else, with with_block=True, archs.decoder.Block(cfg, spec) with spec defaulting to
-    the last trunk layer's LayerSpec. with_block=None means "a block if one is given"."""
+    `block` is the optional decoder layer inside the head: any causal module x [B, T, D] -> [B, T, D] (the
+    decoder passes its own Block), called with doc_ids when they are given. The counters file everything the
+    head holds, its block included, under "mtp"."""
+    param_kind = "mtp"
 
-    def __init__(self, cfg, with_block: bool | None = None, block: nn.Module | None = None, spec=None):
+    def __init__(self, cfg, block: nn.Module | None = None):
         super().__init__()
-        if with_block is None:
-            with_block = block is not None
-        if block is not None and not with_block:
-            raise ValueError("MTPHead: a block was given but with_block=False")
         self.norm_h = build_norm(cfg.norm, cfg.dim, cfg.norm_eps)
         self.norm_e = build_norm(cfg.norm, cfg.dim, cfg.norm_eps)
         self.proj = nn.Linear(2 * cfg.dim, cfg.dim, bias=False)
-        self.block = (block if block is not None else _default_block(cfg, spec)) if with_block else None
+        self.block = block
         self.norm_out = build_norm(cfg.norm, cfg.dim, cfg.norm_eps)
 
     def forward(self, h: torch.Tensor, e: torch.Tensor, doc_ids: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Normalization layers: RMSNorm (documents 000/001 formula) and LayerNorm, chosen by name."""
+"""Normalization layers: RMSNorm (documents 000/001 formula) and LayerNorm. Both are built as `Cls(dim, eps)`
+and state their parameter count as `params_formula(dim)`; `archs.components.NORMS` names them."""
 from __future__ import annotations
 
 import torch
@@ -7,6 +8,7 @@ from torch import nn
 
 class RMSNorm(nn.Module):
     """weight * x / sqrt(mean(x²) + eps), computed in fp32 and cast back (LLaMA). No bias, no mean centring."""
+    param_kind = "norm"
 
     def __init__(self, dim: int, eps: float = 1e-6):
         super().__init__()
@@ -17,18 +19,18 @@ class RMSNorm(nn.Module):
         xf = x.float()
         return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight
 
+    @staticmethod
+    def params_formula(dim: int) -> int:
+        return dim
 
-def layer_norm(dim: int, eps: float = 1e-6) -> nn.LayerNorm:
+
+class LayerNorm(nn.LayerNorm):
     """torch's LayerNorm (weight and bias): the baseline RMSNorm is compared with."""
-    return nn.LayerNorm(dim, eps=eps)
+    param_kind = "norm"
 
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__(dim, eps=eps)
 
-NORMS = {"rms": RMSNorm, "layer": layer_norm}
-
-
-def build_norm(kind: str, dim: int, eps: float = 1e-6) -> nn.Module:
-    return NORMS[kind](dim, eps)
-
-
-def norm_params(kind: str, dim: int) -> int:
-    return dim if kind == "rms" else 2 * dim
+    @staticmethod
+    def params_formula(dim: int) -> int:
+        return 2 * dim

@@ -1,5 +1,8 @@
 """Position encodings: RoPE (RoFormer; partial rotary and a start position for cached decoding),
-fixed sinusoidal (Vaswani et al.) and learned absolute embeddings."""
+fixed sinusoidal (Vaswani et al.) and learned absolute embeddings.
+
+RoPE rotates queries and keys inside each mixer. The other two are added to the token embeddings: built as
+`Cls.build(cfg)`, with their parameter count `params_formula(cfg)`; `archs.components.POSITIONS` names them."""
 from __future__ import annotations
 
 import math
@@ -56,6 +59,14 @@ class SinusoidalPositions(nn.Module):
         super().__init__()
         self.dim = dim
 
+    @classmethod
+    def build(cls, cfg) -> "SinusoidalPositions":
+        return cls(cfg.dim)
+
+    @staticmethod
+    def params_formula(cfg) -> int:
+        return 0
+
     def forward(self, x: torch.Tensor, start_pos: int = 0) -> torch.Tensor:
         table = sinusoidal_table(x.shape[1], self.dim, start_pos).to(x.device, x.dtype)
         return x * self.dim ** 0.5 + table
@@ -64,10 +75,19 @@ class SinusoidalPositions(nn.Module):
 class LearnedPositions(nn.Module):
     """Adds a learned embedding per absolute position (GPT-2). Positions past max_seq_len are an error:
     a learned table cannot extrapolate, which is what the positions suite shows."""
+    param_kind = "positions"
 
     def __init__(self, dim: int, max_seq_len: int):
         super().__init__()
         self.table = nn.Embedding(max_seq_len, dim)
+
+    @classmethod
+    def build(cls, cfg) -> "LearnedPositions":
+        return cls(cfg.dim, cfg.max_seq_len)
+
+    @staticmethod
+    def params_formula(cfg) -> int:
+        return cfg.max_seq_len * cfg.dim
 
     def forward(self, x: torch.Tensor, start_pos: int = 0) -> torch.Tensor:
         T = x.shape[1]
@@ -76,15 +96,3 @@ class LearnedPositions(nn.Module):
                              f"({self.table.num_embeddings} positions)")
         return x + self.table(torch.arange(start_pos, start_pos + T, device=x.device))
 
-
-def build_positions(cfg) -> nn.Module | None:
-    """The additive position module a decoder applies after the embedding (None for RoPE / no positions)."""
-    if cfg.position == "sinusoidal":
-        return SinusoidalPositions(cfg.dim)
-    if cfg.position == "learned":
-        return LearnedPositions(cfg.dim, cfg.max_seq_len)
-    return None
-
-
-def position_params(cfg) -> int:
-    return cfg.max_seq_len * cfg.dim if cfg.position == "learned" else 0

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from archs import ARCHS
+from archs.presets import ARCHS
 from archs.config import DecoderConfig, DeltaNetConfig, LayerSpec, MoEConfig
 from archs.presets.shrink import shrink
 
-SUPERBLOCK = (LayerSpec(mixer="gdn", ffn="moe"), LayerSpec(mixer="attn", ffn="moe", mtp=True))
+SUPERBLOCK = (LayerSpec(mixer="gdn", ffn="moe"), LayerSpec(mixer="attention", ffn="moe", mtp=True))
 MVP_STAGES = {1: 1, 2: 3, 3: 6, 4: 12}          # roadmap stage -> superblocks
 
 ASSUMPTIONS = (
@@ -34,7 +34,7 @@ def hybrid_235b() -> DecoderConfig:
         vocab_size=50432, dim=8192, n_layers=2 * 12, n_heads=16, n_kv_heads=4, ffn_dim=6144,
         pattern=SUPERBLOCK, max_seq_len=131072, dropout=0.1,
         moe=MoEConfig(n_experts=64, top_k=4, expert_dim=6144),
-        deltanet=DeltaNetConfig(conv_size=4), assumptions=ASSUMPTIONS)
+        gdn=DeltaNetConfig(conv_size=4), assumptions=ASSUMPTIONS)
 
 
 def mvp_stage(cfg: DecoderConfig, stage: int) -> DecoderConfig:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from archs import ARCHS
+from archs.presets import ARCHS
 from archs.config import DecoderConfig, LayerSpec, MLAConfig, MoEConfig
 from archs.presets.shrink import shrink
 

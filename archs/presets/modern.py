@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from archs import ARCHS
+from archs.presets import ARCHS
 from archs.config import DecoderConfig, swiglu_hidden
 from archs.presets.reference import llama2_70b
 from archs.presets.shrink import shrink

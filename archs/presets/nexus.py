@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from archs import ARCHS
+from archs.presets import ARCHS
 from archs.config import DecoderConfig
 from archs.presets.shrink import shrink
 

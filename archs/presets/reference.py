@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from archs import ARCHS
+from archs.presets import ARCHS
 from archs.config import DecoderConfig, LayerSpec, MoEConfig
 from archs.presets.shrink import shrink
 

@@ -34,6 +34,5 @@ def shrink(cfg: DecoderConfig, *, dim: int = 128, n_heads: int = 4, n_layers: in
                                        q_lora_rank=None if m.q_lora_rank is None
                                        else round_to_multiple(m.q_lora_rank * scale, 8),
                                        qk_nope_dim=head, qk_rope_dim=max(8, head // 2), v_head_dim=head))
-    if cfg.deltanet:
-        out = replace(out, deltanet=replace(cfg.deltanet, n_heads=None, head_k_dim=None, head_v_dim=None))
+    out = replace(out, gdn=replace(cfg.gdn, n_heads=None, head_k_dim=None, head_v_dim=None))   # dims follow dim
     return out

@@ -2,8 +2,9 @@
 
 Method, written where it runs:
 - Parameters are counted from the module tree, each tensor once (tied embeddings count once), and bucketed by
-  the component that owns them (`param_kind`). Full-size models are built on the meta device, so counting a
-  405B model allocates nothing.
+  the kind the owning module declares (`param_kind`; see `count_params`): the model says what its parts are,
+  this module knows no model class. Full-size models are built on the meta device, so counting a 405B model
+  allocates nothing.
 - torch's FlopCounterMode counts 2 FLOPs per multiply-add for matmul-like ops only (mm, bmm, addmm, conv,
   SDPA); norms, softmax and activations count 0. On CPU, torch dispatches SDPA to
   `_scaled_dot_product_flash_attention_for_cpu`, which torch's counter does not know, so it would count 0;
@@ -43,55 +44,10 @@ def _register_cpu_sdpa() -> None:
 _register_cpu_sdpa()
 
 # ---------------------------------------------------------------- parameters
-PARAM_KINDS = ("embedding", "positions", "output", "attention", "mla", "gdn", "ffn", "moe_router",
-               "moe_experts", "moe_shared", "norm", "mtp", "other")
-MIXER_KINDS = {"Attention": "attention", "MLA": "mla", "GatedDeltaNet": "gdn"}
-
-
-def routed_expert(path: list[tuple[str, nn.Module]]) -> bool:
-    """Whether a parameter belongs to a routed expert of an MoE (inside an MTP block too): the only
-    parameters that count as active per token at top_k / n_experts."""
-    names = [n for n, _ in path]
-    classes = [type(m).__name__ for _, m in path]
-    return "MoE" in classes and names[classes.index("MoE") + 1:][:1] == ["experts"]
-
-
-def param_kind(path: list[tuple[str, nn.Module]]) -> str:
-    """Which component owns a parameter, from its chain of (attribute name, module) from the root down.
-    MTP heads take priority over what they contain; inside an MoE the attribute name tells router / shared
-    experts / routed experts apart."""
-    names = [n for n, _ in path]
-    classes = [type(m).__name__ for _, m in path]
-    if any(n in ("mtp", "layer_mtp") for n in names) or "MTPHead" in classes:
-        return "mtp"
-    if "MoE" in classes:
-        inner = names[classes.index("MoE") + 1:]
-        if inner[:1] == ["router"]:              # experts' own SwiGLU `gate` matrices are not the router
-            return "moe_router"
-        if inner[:1] == ["shared"]:
-            return "moe_shared"
-        return "moe_experts"
-    for cls in reversed(classes):
-        if cls in MIXER_KINDS:
-            return MIXER_KINDS[cls]
-    leaf_name, leaf = path[-1]
-    if isinstance(leaf, (nn.LayerNorm,)) or "Norm" in type(leaf).__name__:
-        return "norm"
-    if leaf_name == "embed" or (isinstance(leaf, nn.Embedding) and "positions" not in names):
-        return "embedding"
-    if "positions" in names:
-        return "positions"
-    if leaf_name == "head":
-        return "output"
-    if "MLP" in classes or "ffn" in names:
-        return "ffn"
-    return "other"
-
-
 @dataclass
 class ParamCount:
-    """Parameters of a model, each tensor once. `active` follows the MoE convention: every dense part plus the
-    router and shared experts plus routed experts × top_k / n_experts."""
+    """Parameters of a model, each tensor once. `active` counts every parameter once, except those a token uses
+    only a share of (routed experts), which count at that share."""
     total: int
     trainable: int
     by_kind: dict[str, int] = field(default_factory=dict)
@@ -111,30 +67,34 @@ class ParamCount:
 
 
 def count_params(model: nn.Module) -> ParamCount:
-    seen: set[int] = set()
+    """Walk the module tree. A module declares what its parameters are with two optional attributes, read here
+    without knowing any model class: `param_kind` (a string: the outermost declaration on a parameter's path
+    wins, so a head that holds a whole layer files it all under its own kind; "other" where none is declared)
+    and `active_fraction` (the share a token uses; shares on one path multiply). The conventions the
+    tables and claims rely on (embedding, positions, output) are kinds the model declares like any other."""
     by_kind: Counter = Counter()
+    at_fraction: Counter = Counter()
     trainable = 0
-    routed_fraction = 1.0
-    for module in model.modules():
-        if type(module).__name__ == "MoE" and hasattr(module, "top_k") and hasattr(module, "n_experts"):
-            routed_fraction = module.top_k / module.n_experts
-    routed = 0
-    for path, param in _walk(model, [("", model)], seen):
-        by_kind[param_kind(path)] += param.numel()
-        routed += param.numel() if routed_expert(path) else 0
+    for param, kind, fraction in _walk(model, None, 1, set()):
+        by_kind[kind or "other"] += param.numel()
+        if fraction != 1:
+            at_fraction[fraction] += param.numel()
         trainable += param.numel() if param.requires_grad else 0
     total = sum(by_kind.values())
-    active = total - routed + round(routed * routed_fraction)
+    active = total - sum(at_fraction.values()) + sum(round(n * share) for share, n in at_fraction.items())
     return ParamCount(total=total, trainable=trainable, by_kind=dict(by_kind), active=active)
 
 
-def _walk(module: nn.Module, path: list, seen: set[int]):
-    for name, param in module.named_parameters(recurse=False):
+def _walk(module: nn.Module, kind: str | None, fraction, seen: set[int]):
+    """(parameter, its kind, its active share) for every parameter not yet seen (tied weights count once)."""
+    kind = kind or getattr(module, "param_kind", None)
+    fraction = fraction * getattr(module, "active_fraction", 1)
+    for param in module.parameters(recurse=False):
         if id(param) not in seen:
             seen.add(id(param))
-            yield path, param
-    for name, child in module.named_children():
-        yield from _walk(child, path + [(name, child)], seen)
+            yield param, kind, fraction
+    for child in module.children():
+        yield from _walk(child, kind, fraction, seen)
 
 
 # ---------------------------------------------------------------- FLOPs

@@ -1,6 +1,9 @@
-"""Bad configurations fail at construction with a message naming the field."""
+"""Bad configurations fail at construction with a message naming the field; configs round-trip through dicts."""
+import json
+
 import pytest
 
+from archs import ARCHS
 from archs.config import DecoderConfig, DeltaNetConfig, LayerSpec, MLAConfig, MoEConfig
 from harness.errors import ConfigError
 
@@ -15,7 +18,8 @@ BASE = dict(vocab_size=256, dim=64, n_layers=2, n_heads=4, ffn_dim=128)
     (dict(norm="batch"), "DecoderConfig.norm='batch' is not one of rms, layer"),
     (dict(n_layers=3, pattern=(LayerSpec(), LayerSpec(mixer="gdn"))), "not a multiple of len(pattern)=2"),
     (dict(pattern=(LayerSpec(ffn="moe"),)), "DecoderConfig.moe is required"),
-    (dict(pattern=(LayerSpec(mixer="gdn"),), deltanet=DeltaNetConfig(n_heads=3)), "DeltaNetConfig.n_heads=3"),
+    (dict(pattern=(LayerSpec(mixer="mla"),)), "DecoderConfig.mla is required"),
+    (dict(pattern=(LayerSpec(mixer="gdn"),), gdn=DeltaNetConfig(n_heads=3)), "DeltaNetConfig.n_heads=3"),
     (dict(rope_fraction=0.0), "rope_fraction must be in (0, 1]"),
 ])
 def test_decoder_config_names_the_broken_field(overrides, message):
@@ -37,3 +41,22 @@ def test_top_k_above_expert_count_names_the_field():
 def test_sub_configs_reject_non_positive_or_unknown_values(cls, kwargs, field):
     with pytest.raises(ConfigError, match=f"{cls.__name__}.{field}"):
         cls(**kwargs)
+
+
+@pytest.mark.parametrize("name", ARCHS.names())
+def test_every_preset_rebuilds_from_its_dict_after_a_json_round_trip(name):
+    cfg = ARCHS.get(name)()
+    data = json.loads(json.dumps(cfg.to_dict()))
+    rebuilt = type(cfg).from_dict(data)
+    assert rebuilt == cfg and rebuilt.assumptions == cfg.assumptions
+    assert rebuilt.to_dict() == cfg.to_dict()
+
+
+def test_a_dict_with_an_unknown_field_names_it():
+    data = DecoderConfig(**BASE).to_dict() | {"widht": 3}
+    with pytest.raises(ConfigError, match="DecoderConfig: unknown config field 'widht'"):
+        DecoderConfig.from_dict(data)
+    data = DecoderConfig(**BASE).to_dict()
+    data["pattern"] = [{"mixer": "rnn"}]
+    with pytest.raises(ConfigError, match="LayerSpec.mixer='rnn'"):
+        DecoderConfig.from_dict(data)

@@ -134,7 +134,7 @@ def test_chunk_stays_finite_and_exact_under_very_strong_decay():
 # ---------------------------------------------------------------- layer
 def make_cfg(bias: bool = False, **gdn) -> DecoderConfig:
     return DecoderConfig(vocab_size=64, dim=32, n_layers=1, n_heads=4, ffn_dim=64, bias=bias,
-                         pattern=(LayerSpec(mixer="gdn"),), deltanet=DeltaNetConfig(chunk_size=16, **gdn))
+                         pattern=(LayerSpec(mixer="gdn"),), gdn=DeltaNetConfig(chunk_size=16, **gdn))
 
 
 def make_layer(cfg: DecoderConfig | None = None, seed: int = 0) -> GatedDeltaNet:

@@ -15,7 +15,6 @@ Reference counts (all parameters in the checkpoint's tensors, each once):
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -31,7 +30,6 @@ from harness.errors import ArchbenchError, ConfigError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf"
 ALL = sorted(p.stem for p in FIXTURES.glob("*.json"))
-HAS_GDN = importlib.util.find_spec("archs.components.deltanet") is not None
 SLOW = {"deepseek-v3", "qwen3-next-80b-a3b"}      # tens of thousands of expert modules, even on meta
 
 MISTRAL_7B = 7_241_732_096
@@ -42,11 +40,6 @@ QWEN3_NEXT, QWEN3_NEXT_ACTIVE = 79_674_391_296, 3_874_929_408
 
 def load(name: str):
     return load_hf_config(FIXTURES / f"{name}.json")
-
-
-def needs_gdn(name: str) -> None:
-    if load(name).deltanet is not None and not HAS_GDN:
-        pytest.skip("archs.components.deltanet is not there yet")
 
 
 @functools.lru_cache(maxsize=None)
@@ -82,7 +75,6 @@ def test_reference_configs_give_the_published_count_and_the_preset(name):
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in ALL])
 def test_every_fixture_builds_on_meta_and_counts_like_the_formulas(name):
-    needs_gdn(name)
     assert meta_count(name).total == analytic.params(load(name)).total
 
 
@@ -133,10 +125,10 @@ def test_deepseek_v3_matches_671b_and_the_hub_checkpoint_once_differences_are_ad
 
 def test_qwen3_next_is_three_gdn_layers_to_one_attention_layer():
     cfg = load("qwen3-next-80b-a3b")
-    assert [s.mixer for s in cfg.pattern] == ["gdn", "gdn", "gdn", "attn"]
+    assert [s.mixer for s in cfg.pattern] == ["gdn", "gdn", "gdn", "attention"]
     assert all(s.ffn == "moe" for s in cfg.layers) and len(cfg.layers) == 48
     assert (cfg.moe.n_experts, cfg.moe.top_k, cfg.moe.n_shared, cfg.moe.shared_dim) == (512, 10, 1, 512)
-    assert (cfg.deltanet.n_heads, cfg.deltanet.head_k_dim, cfg.deltanet.head_v_dim, cfg.deltanet.conv_size) == \
+    assert (cfg.gdn.n_heads, cfg.gdn.head_k_dim, cfg.gdn.head_v_dim, cfg.gdn.conv_size) == \
         (16, 128, 256, 4)
     assert (cfg.attn_head_dim, cfg.kv_heads, cfg.rope_fraction, cfg.rope_theta) == (256, 2, 0.25, 1e7)
 
@@ -154,8 +146,6 @@ def test_qwen3_next_records_its_differences_and_matches_the_checkpoint_with_them
     assert 12 * 16 * 256 * 2048 in diffs.values()    # the attention output gate
     assert 48 * 2048 in diffs.values()               # the shared-expert gate
     assert any("GatedDeltaNet" in text for text in diffs)
-    if not HAS_GDN:
-        pytest.skip("archs.components.deltanet is not there yet: the GatedDeltaNet difference is unknown")
     ours = analytic.params(cfg)
     assert ours.total + gap(cfg) == QWEN3_NEXT
     assert ours.active + gap(cfg) == QWEN3_NEXT_ACTIVE    # every missing piece is in an always-active part

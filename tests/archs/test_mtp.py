@@ -1,4 +1,5 @@
-"""Tests of the DeepSeek-V3 multi-token-prediction head: shapes, formulas and causality."""
+"""Tests of the DeepSeek-V3 multi-token-prediction head: shapes, formulas and causality, with and without an
+injected block."""
 from __future__ import annotations
 
 import pytest
@@ -21,7 +22,7 @@ def make_head(with_block: bool, seed: int = 0) -> MTPHead:
     """with_block injects an MLA mixer: a causal stand-in for the decoder's Block."""
     torch.manual_seed(seed)
     cfg = make_cfg()
-    return MTPHead(cfg, with_block, block=MLA(cfg, cfg.pattern[0]) if with_block else None).eval()
+    return MTPHead(cfg, block=MLA(cfg, cfg.pattern[0]) if with_block else None).eval()
 
 
 @pytest.mark.parametrize("with_block", [False, True])
@@ -33,7 +34,7 @@ def test_output_has_trunk_shape(with_block):
 @pytest.mark.parametrize("norm", ["rms", "layer"])
 def test_params_formula_equals_module_count_without_block(norm):
     cfg = make_cfg(norm)
-    assert mtp_mod.params_formula(cfg) == sum(p.numel() for p in MTPHead(cfg, False).parameters())
+    assert mtp_mod.params_formula(cfg) == sum(p.numel() for p in MTPHead(cfg).parameters())
 
 
 def test_params_formula_adds_the_block_params():
@@ -62,19 +63,6 @@ def test_output_at_t_depends_only_on_inputs_up_to_t(with_block, which):
     assert not torch.allclose(y[:, t0:], y2[:, t0:])
 
 
-def test_block_without_with_block_raises():
-    cfg = make_cfg()
-    with pytest.raises(ValueError, match="with_block"):
-        MTPHead(cfg, False, block=torch.nn.Identity())
-
-
-def test_a_given_block_implies_with_block():
-    cfg = make_cfg()
-    block = MLA(cfg, cfg.pattern[0])
-    assert MTPHead(cfg, block=block).block is block
-    assert MTPHead(cfg).block is None
-
-
 def test_doc_ids_reach_the_block():
     head = make_head(True)
     h, e = torch.randn(1, 8, 24), torch.randn(1, 8, 24)
@@ -84,9 +72,3 @@ def test_doc_ids_reach_the_block():
     with torch.no_grad():
         y, y2 = head(h, e, doc_ids), head(h2, e, doc_ids)
     assert torch.equal(y[:, 4:], y2[:, 4:])            # the second document never reads the first
-
-
-def test_default_block_comes_from_the_decoder():
-    decoder = pytest.importorskip("archs.decoder", reason="archs.decoder.Block not written yet")
-    head = MTPHead(make_cfg(), True)
-    assert isinstance(head.block, decoder.Block)

@@ -1,7 +1,8 @@
 """RMSNorm against its formula and torch's own kernel; LayerNorm is torch's."""
 import torch
 
-from archs.components.norms import RMSNorm, build_norm, norm_params
+from archs.components import build_norm, norm_params
+from archs.components.norms import RMSNorm
 
 
 def test_rmsnorm_equals_the_documented_formula():

@@ -99,7 +99,7 @@ def test_documented_dimensions_are_what_the_documents_say():
     hybrid = get_config("hybrid-235b")
     assert (hybrid.dim, hybrid.n_heads, hybrid.vocab_size, hybrid.n_layers // len(hybrid.pattern)) == \
         (8192, 16, 50432, 12)
-    assert [s.mixer for s in hybrid.pattern] == ["gdn", "attn"] and all(s.ffn == "moe" for s in hybrid.pattern)
+    assert [s.mixer for s in hybrid.pattern] == ["gdn", "attention"] and all(s.ffn == "moe" for s in hybrid.pattern)
     assert hybrid.norm == "rms" and hybrid.norm_eps == 1e-6
     assert [get_config(f"hybrid-mvp{i}").n_layers // 2 for i in (1, 2, 3, 4)] == [1, 3, 6, 12]
     modern = get_config("modern-llama2-70b")
