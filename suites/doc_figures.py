@@ -1,11 +1,14 @@
 """The documents' own numbers, recomputed from the presets' analytic formulas (no model is built or run).
 
 Each unit recomputes one family of figures a document states: model sizes at the stated precision, every line of
-002's memory tables, KV-cache sizes, decode-speed roofline estimates, the parameters of 003's configurations and
-the expert counts that would make 000's hybrid reach 235B. Every row has stat "analytic", the formula in `method`
-and what it assumes in `extra.assumption`; its `dtype` column is the precision the bytes are counted at.
-Units of bytes are decimal (1 GB = 1e9 B), as the documents write them. Claims read these rows with the
-`computed` check (suites/claims/*.toml).
+002's memory tables, KV-cache sizes, decode-speed roofline estimates, the parameters of 003's configurations,
+the expert counts that would make 000's hybrid reach 235B, and the analytic estimates shown beside measured
+verdicts at a document's own dimensions (000's mixers' FLOPs and their crossover length, MLA's decode roofline).
+Every row has stat "analytic", the formula in `method` and what it assumes in `extra.assumption`; its `dtype`
+column is the precision the bytes are counted at (for a KV cache, and a total or an estimate that includes one,
+the cache's). Units of bytes are decimal (1 GB = 1e9 B), as the documents write them. Every reading a
+document leaves open (002's KV heads and cache formats, suites/claims/002_readings.toml) has its rows, so each
+claim can be judged under each reading; claims select these rows with `suite = "doc_figures"`.
 """
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ from typing import Any, Iterator
 
 from archs import analytic, get_config
 from archs import parallel_stacks as stacks
-from archs.components import attention, mla, mlp, norm_params, position_params
+from archs.components import attention, deltanet, mla, mlp
+from archs.components.norms import norm_params
+from archs.components.rope import position_params
 from harness.suite import Context, Suite, Unit
 
 BYTES = {"float32": 4, "float16": 2, "int8": 1}
@@ -74,9 +79,10 @@ def nexus_breakdown(label: str) -> Iterator[dict]:
         yield fig("kv_cache", "kv_bytes", kv, "bytes", arch=label, measure="kv_cache", dtype=dtype,
                   shape={"B": 1, "T": cfg.max_seq_len}, dtype_bytes=BYTES[dtype], assumption=reading,
                   method="2 (K,V) × layers × T × n_kv × head_dim × bytes")
-    kv16 = sum(analytic.cache_bytes(cfg, 1, cfg.max_seq_len, 2).values())
-    yield fig("inference_total", "model_bytes", weight_bytes + kv16, "bytes", dtype=weights,
-              method=f"weights ({weights}) + fp16 KV cache at {cfg.max_seq_len} tokens, batch 1", **kw)
+    for dtype in ("float16", "int8", "float32"):                              # the KV cache's number format
+        kv = sum(analytic.cache_bytes(cfg, 1, cfg.max_seq_len, BYTES[dtype]).values())
+        yield fig("inference_total", "model_bytes", weight_bytes + kv, "bytes", dtype=dtype,
+                  method=f"weights ({weights}) + {dtype} KV cache at {cfg.max_seq_len} tokens, batch 1", **kw)
     yield fig("to_mqa", "kv_reduction", cfg.kv_heads, "ratio", arch=label, measure="kv_cache",
               method="n_kv_heads / 1", assumption=reading)
     for case, per_param in (("gradients", 4), ("optimizer_states", 8), ("training_total", 16)):
@@ -103,14 +109,16 @@ def nexus_roofline() -> Iterator[dict]:
             yield fig(case, "tokens_per_s", count * bandwidth / size, "tokens/s", arch=label, measure="roofline",
                       dtype=weights, method=f"{count} × {bandwidth:.4g} B/s / {size:.4g} B", hardware=hw,
                       estimate=True, assumption=ROOFLINE, phase="decode")
-    for label, T in (("nexus-405b@mha", 128000), ("nexus-13b", 8192)):
-        cfg = nexus_config(label)
+    for label in (*BASE_READINGS, "nexus-13b"):
+        cfg, T = nexus_config(label), nexus_config(label).max_seq_len
         w = analytic.params(cfg).total * BYTES[NEXUS[label.split("@")[0]][0]]
-        mha = sum(analytic.cache_bytes(cfg, 1, T, 2).values())
-        mqa = sum(analytic.cache_bytes(replace(cfg, n_kv_heads=1), 1, T, 2).values())
-        yield fig("mqa_decode_roofline", "speedup", (w + mha) / (w + mqa), "ratio", arch=label, measure="roofline",
-                  shape={"B": 1, "T": T}, method="(weights + KV_mha) / (weights + KV_mqa), bytes read per token",
-                  estimate=True, assumption="decode is bandwidth-bound; fp16 KV cache; batch 1")
+        for dtype in ("float16", "int8", "float32"):                          # the KV cache's number format
+            kv = sum(analytic.cache_bytes(cfg, 1, T, BYTES[dtype]).values())
+            mqa = sum(analytic.cache_bytes(replace(cfg, n_kv_heads=1), 1, T, BYTES[dtype]).values())
+            yield fig("mqa_decode_roofline", "speedup", (w + kv) / (w + mqa), "ratio", arch=label, measure="roofline",
+                      dtype=dtype, shape={"B": 1, "T": T}, estimate=True,
+                      method=f"(weights + KV of {cfg.kv_heads} KV heads) / (weights + KV of 1), bytes read per token",
+                      assumption=f"decode is bandwidth-bound; {dtype} KV cache; batch 1")
 
 
 # ---------------------------------------------------------------- 001: GQA table, LLaMA-2-70B example, params
@@ -182,7 +190,7 @@ def stacks_figures() -> Iterator[dict]:
 def mla_figures() -> Iterator[dict]:
     cfg = get_config("mla-moe")
     spec = cfg.pattern[1]
-    twin = replace(cfg, head_dim=64, mla=None, pattern=(replace(spec, mixer="attention", ffn="swiglu"),), moe=None)
+    twin = replace(cfg, head_dim=64, mla=None, pattern=(replace(spec, mixer="attn", ffn="swiglu"),), moe=None)
     kw = dict(arch="mla-moe", measure="params")
     yield fig("mla_per_layer", "params_attention", mla.params_formula(cfg, spec), "params",
               method="archs.components.mla.params_formula", **kw)
@@ -193,6 +201,15 @@ def mla_figures() -> Iterator[dict]:
     yield fig("mla_vs_mha", "kv_reduction", attention.cache_bytes_formula(twin, twin.pattern[0], 1, 1, 2) / latent,
               "ratio", **kw)
     yield fig("mla_vs_naive", "kv_reduction", mla.naive_kv_bytes_per_token(cfg, 2) / latent, "ratio", **kw)
+    mha_cfg = replace(cfg, head_dim=64, mla=None, pattern=tuple(replace(s, mixer="attn") for s in cfg.pattern))
+    weights = analytic.params(cfg).active * 2
+    for B, T in ((1, 4096), (1, 32768), (32, 4096)):       # 004's "48K+ tokens" and a batch; bf16 weights and cache
+        kv = {name: sum(analytic.cache_bytes(c, B, T, 2).values()) for name, c in (("mha", mha_cfg), ("mla", cfg))}
+        yield fig("mla_decode_roofline", "speedup", (weights + kv["mha"]) / (weights + kv["mla"]), "ratio",
+                  arch="mla-moe", measure="roofline", shape={"B": B, "T": T}, estimate=True,
+                  method="(active weights + MHA-twin KV cache) / (active weights + MLA latent cache), bytes read per "
+                         "decoded token, 16-bit", assumption="decode is bandwidth-bound; sliding-window layers keep "
+                                                              "1024 tokens")
 
 
 # ---------------------------------------------------------------- 000: what makes the hybrid 235B
@@ -229,6 +246,41 @@ def hybrid_solve() -> Iterator[dict]:
               method="MoE replaced by one SwiGLU FFN of 2/3·4·d", **kw)
 
 
+MIXER_T = (512, 1024, 2048, 4096, 8192, 16384, 32768)
+
+
+def _crossover(cost_gdn, cost_attn, lo: int = 64, hi: int = 1 << 22) -> float:
+    """The first T (to 1%) from which GDN's cost is below attention's, by bisection on log T; inf if none below hi."""
+    if cost_gdn(hi) >= cost_attn(hi):
+        return float("inf")
+    while hi / lo > 1.01:
+        mid = int((lo * hi) ** 0.5)
+        lo, hi = (mid, hi) if cost_gdn(mid) >= cost_attn(mid) else (lo, mid)
+    return float(hi)
+
+
+def hybrid_mixers() -> Iterator[dict]:
+    """000's two mixers at its own dims (16 heads of 512): forward FLOPs of one GQA layer and one Gated DeltaNet
+    layer per T, and the T from which GDN is cheaper, for the whole layer (projections included: GDN projects to
+    more channels) and for the mixing alone (causal scores and values vs the chunked recurrence)."""
+    cfg = get_config("hybrid-235b")
+    gdn_spec, attn_spec = cfg.pattern
+    H, K = cfg.n_heads, cfg.attn_head_dim
+    layer = {"gdn": lambda T: deltanet.flops_formula(cfg, gdn_spec, T),
+             "gqa": lambda T: attention.flops_formula(cfg, attn_spec, T)}
+    core = {"gdn": lambda T: (lambda t: t["chunk"] + t["solve"])(deltanet.flops_terms(cfg, T)),
+            "gqa": lambda T: 4 * attention.attended_pairs(T, attn_spec.window, True) * H * K}
+    kw = dict(arch="hybrid-235b", measure="mixer_flops", assumption="; ".join(cfg.assumptions))
+    for T in MIXER_T:
+        for case, cost in layer.items():
+            yield fig(case, "flops_fwd", cost(T), "FLOP", shape={"T": T}, method=f"{case} flops_formula, one layer",
+                      **kw)
+    for case, costs, what in (("gdn_vs_gqa", layer, "whole layers, projections included"),
+                              ("gdn_vs_gqa_core", core, "mixing only: causal QKᵀ and AV vs the chunked recurrence")):
+        yield fig(case, "crossover_T", _crossover(costs["gdn"], costs["gqa"]), "tokens",
+                  method=f"first T with FLOPs(GDN) < FLOPs(GQA), {what}, bisection on log T", **kw)
+
+
 def mvp_stages() -> Iterator[dict]:
     for stage in (1, 2, 3, 4):
         label = f"hybrid-mvp{stage}"
@@ -249,6 +301,7 @@ UNITS = {  # unit key -> (figures, the presets they read: the unit runs if the r
     "mla": (mla_figures, ("mla-moe",)),
     "hybrid/solve": (hybrid_solve, ("hybrid-235b",)),
     "hybrid/mvp": (mvp_stages, tuple(f"hybrid-mvp{s}" for s in (1, 2, 3, 4))),
+    "hybrid/mixers": (hybrid_mixers, ("hybrid-235b",)),
 }
 
 

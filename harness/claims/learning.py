@@ -20,6 +20,8 @@ number, an n and a test).
     wholly below lo or wholly above hi, else INCONCLUSIVE;
   - mode "not_worse" with `margin` m ("similar or better", "minimal quality loss"): HOLDS if the CI's lower end
     > -m, REFUTED if its upper end < -m, else INCONCLUSIVE.
+Every learning verdict states the smallest effect its seeds could have detected (harness/claims/noise.py), so an
+inconclusive one says how large a difference the run could not have seen.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from harness.claims.model import Claim, Status, Verdict, register_check
+from harness.claims.noise import detectable_note, detectable_one_sample, detectable_two_sample
 from harness.claims.rows import ok_rows, select, verdict
 from harness.store.columns import column
 from harness.store.metrics import METRICS
@@ -101,7 +104,9 @@ def loss_below(claim: Claim, frame: pd.DataFrame) -> Verdict:
     else:
         threshold, what = float(claim.args["threshold"]), "threshold"
     status, test = _one_sample(values, threshold)
-    evidence = f"{claim.quantity}: {_mean_sd(values)} vs {what} {format_value(threshold)}; {test}"
+    detectable = detectable_one_sample(values) if len(values) > 1 else float("inf")
+    evidence = (f"{claim.quantity}: {_mean_sd(values)} vs {what} {format_value(threshold)}; {test}; "
+                f"{detectable_note(detectable, threshold, f'{len(values)} seed(s)')}")
     return verdict(claim, status, rows, float(values.mean()), evidence, assumption=claim.args.get("rests_on", ""))
 
 
@@ -139,8 +144,10 @@ def better_than(claim: Claim, frame: pd.DataFrame) -> Verdict:
     metric = args["where"].get("metric", "")
     lower = not args.get("higher_is_better", bool(METRICS[metric].higher_is_better) if metric in METRICS else False)
     head = f"{claim.quantity}: new {_mean_sd(new)} vs base {_mean_sd(base)}"
+    seeds = f"{len(new)} and {len(base)} seeds"
     if len(new) < 2 or len(base) < 2:
-        return verdict(claim, I, rows, float(new.mean()), f"{head}; needs at least two seeds per side")
+        return verdict(claim, I, rows, float(new.mean()), f"{head}; needs at least two seeds per side; "
+                                                          f"{detectable_note(float('inf'), 1.0, seeds)}")
     rel, lo, hi, p = improvement_ci(new, base, lower)
     if args.get("mode") == "not_worse":
         m = float(args.get("margin", 0.01))
@@ -152,5 +159,5 @@ def better_than(claim: Claim, frame: pd.DataFrame) -> Verdict:
     else:
         status, rule = (H if lo > 0 else R if hi < 0 else I), "improvement > 0"
     evidence = (f"{head}; relative improvement {rel:+.2%} (95% CI {lo:+.2%} to {hi:+.2%}, Welch p={p:.2g}); "
-                f"claim read as {rule}")
+                f"claim read as {rule}; {detectable_note(detectable_two_sample(new, base), base.mean(), seeds)}")
     return verdict(claim, status, rows, rel, evidence, assumption=args.get("rests_on", ""), unit="ratio")

@@ -41,6 +41,8 @@ class Claim:
     args: dict[str, Any] = field(default_factory=dict)   # the check's parameters
     suites: tuple[str, ...] = ()         # suites whose rows answer it
     reason: str = ""                     # for untestable claims: why
+    # its document's readings and its args as written (harness.claims.readings.ClaimReadings), set by the loader
+    readings: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +56,9 @@ class Verdict:
     assumption: str = ""                 # what it rests on (for ASSUMPTION: the named assumption)
     rows: tuple[int, ...] = ()           # row indices in the run's table
     details: list[dict[str, Any]] = field(default_factory=list)   # small table for the claim page
+    reading: str = ""                    # the document's reading it was judged under (its primary)
+    readings: list[dict[str, Any]] = field(default_factory=list)  # status and value under every reading, if it depends
+    scope: str = ""                      # where its rows were measured (device, dtype, threads, sizes)
 
     def record(self) -> VerdictRecord:
         """The verdict as the data the store writes: the claim's words beside the judgement."""
@@ -61,7 +66,8 @@ class Verdict:
         return VerdictRecord(claim=c.id, doc=c.doc, status=self.status, value=self.value, unit=self.unit,
                              evidence=self.evidence or c.reason, formula=self.formula, assumption=self.assumption,
                              rows=self.rows, details=self.details, quote=c.quote, kind=c.kind, quantity=c.quantity,
-                             stated=c.stated, tolerance=c.tolerance, suites=c.suites, reason=c.reason)
+                             stated=c.stated, tolerance=c.tolerance, suites=c.suites, reason=c.reason,
+                             reading=self.reading, readings=self.readings, scope=self.scope)
 
 
 def claim_unit(claim: Claim) -> str:
@@ -107,8 +113,8 @@ SELECTIONS = ("where", "num", "den", "reference", "new", "base")
 
 
 def arg_problem(claim: Claim) -> str:
-    """Shape errors in args every check shares: selections are tables, readings name their assumption,
-    relations are known, arithmetic evaluates with the given values."""
+    """Shape errors in args every check shares: selections are tables, relations are known, arithmetic evaluates
+    with the given values. (`args.beside` and `args.regime`: harness.claims.scope.beside_problem.)"""
     args = claim.args
     bad = [k for k in SELECTIONS if k in args and not isinstance(args[k], dict)]
     if bad:
@@ -119,15 +125,9 @@ def arg_problem(claim: Claim) -> str:
         return "stated must be a range [low, high]"
     if args.get("relation", "==") not in ("==", "<=", ">="):
         return f"args.relation {args['relation']!r} is not one of ==, <=, >="
-    for key, needed in (("alternatives", ("where", "assumption")), ("under", ("expr", "assumption"))):
-        items = args.get(key, [])
-        if not isinstance(items, list) or any(not isinstance(i, dict) or set(needed) - set(i) for i in items):
-            return f"args.{key} must be a list of tables with {' and '.join(needed)}"
     if "expr" in args:
-        values = args.get("values", {})
         try:
-            for expr, extra in [(args["expr"], {})] + [(u["expr"], u.get("values", {})) for u in args.get("under", [])]:
-                evaluate_expression(expr, {**values, **extra})
+            evaluate_expression(args["expr"], args.get("values", {}))
         except (ArchbenchError, ArithmeticError, TypeError) as err:
             return one_line(err)
     return ""
@@ -146,11 +146,31 @@ def register_check(name: str, **needs: Any) -> Callable:
     return deco
 
 
+Review = Callable[[list[Claim], list[Verdict], pd.DataFrame], list[Verdict]]
+REVIEWS: list[tuple[int, Review]] = []
+
+
+def register_review(order: int) -> Callable[[Review], Review]:
+    """Decorator for a pass over all verdicts after every claim is judged, run by `order`: judging under a
+    document's readings (harness.claims.readings, 10), the scope of each verdict and what is shown beside it
+    (harness.claims.scope, 20). `review(claims, verdicts, frame)` returns the verdicts, one per claim, in order."""
+    def deco(fn: Review) -> Review:
+        REVIEWS.append((order, fn))
+        REVIEWS.sort(key=lambda item: item[0])
+        return fn
+    return deco
+
+
 def evaluate(claims: Iterable[Claim], frame: pd.DataFrame) -> list[Verdict]:
-    """One verdict per claim, in order. Never raises for one bad claim or check: a check that crashes gives
-    UNTESTABLE ("untestable here": this harness could not judge it) with the error as the evidence, because
-    nothing was measured against the claim; INCONCLUSIVE is kept for data that was read and was ambiguous."""
-    return [judge(claim, frame) for claim in claims]
+    """One verdict per claim, in order, after the registered reviews. Never raises for one bad claim or check: a
+    check that crashes gives UNTESTABLE ("untestable here": this harness could not judge it) with the error as the
+    evidence, because nothing was measured against the claim; INCONCLUSIVE is kept for data that was read and was
+    ambiguous."""
+    claims = list(claims)
+    verdicts = [judge(claim, frame) for claim in claims]
+    for _, review in REVIEWS:
+        verdicts = review(claims, verdicts, frame)
+    return verdicts
 
 
 def judge(claim: Claim, frame: pd.DataFrame) -> Verdict:

@@ -9,6 +9,8 @@ from typing import Any
 import pandas as pd
 
 from harness.claims.model import Claim, Status, Verdict
+from harness.claims.noise import ratio_sides
+from harness.claims.regime import within_regime
 from harness.errors import ArchbenchError
 from harness.measure.timing import fit_loglog
 from harness.store.columns import column
@@ -53,7 +55,8 @@ def needs_rows(claim: Claim, reason: str) -> Verdict:
 
 def ok_rows(claim: Claim, frame: pd.DataFrame | None,
             where: dict[str, Any]) -> tuple[pd.DataFrame | None, Verdict | None]:
-    """(the ok rows, None), or (None, an UNTESTABLE verdict naming the suite and metric that would answer)."""
+    """(the ok rows, None), or (None, an UNTESTABLE verdict naming the suite and metric that would answer). Rows
+    outside the claim's `args.regime` are dropped; when none is left, (None, the verdict saying so)."""
     suite = where.get("suite") or "/".join(claim.suites) or "(any suite)"
     wanted = f"suite {suite}, metric {where.get('metric', '(any)')}"
     if frame is None or frame.empty or "status" not in frame.columns:
@@ -69,7 +72,7 @@ def ok_rows(claim: Claim, frame: pd.DataFrame | None,
     if "stat" not in where and ok.stat.nunique() > 1:
         best = next(s for s in STAT_PREFERENCE + tuple(ok.stat.unique()) if s in set(ok.stat))
         ok = ok[ok.stat == best]
-    return ok, None
+    return within_regime(claim, frame, ok)
 
 
 def label(row: Any) -> str:
@@ -154,7 +157,8 @@ def ratio_rows(claim: Claim, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, 
         names = (p.case_n, p.case_d) if p.case_n != p.case_d else (p.measure_n, p.measure_d)
         out.append({"index": p.index_n, "case": " / ".join(names), "value": p.value_n / p.value_d,
                     "q1": nq[0] / dq[1], "q3": nq[1] / dq[0], "unit": "ratio", "n": min(p.n_n, p.n_d),
-                    "method": f"{p.metric_n} ratio", "extra": {}, "config": {}, "rows": (p.index_n, p.index_d),
+                    "method": f"{p.metric_n} ratio", "extra": ratio_sides(p.extra_n, p.extra_d, p.unit_n),
+                    "config": {}, "rows": (p.index_n, p.index_d),
                     **{k: p[k] for k in keys}})
     return pd.DataFrame(out).set_index("index"), None
 

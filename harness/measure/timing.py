@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -43,6 +43,7 @@ class Timing:
     device: str
     threads: int | None
     unit: str = "s"
+    repeats: tuple[float, ...] = ()      # the median of each interleaved round: the run-to-run spread
 
     @property
     def iqr(self) -> float:
@@ -232,9 +233,10 @@ def interleaved(fns: dict, ctx, min_run_time: float, rounds: int = 4, samples: i
     for _ in range(rounds):
         for key, fn in fns.items():
             runs[key].append(time_fn(fn, device=ctx.device, threads=ctx.threads, min_run_time=budget[key], warmup=0))
-    return {key: summarize([x for t in ts for x in t.samples], device=ts[0].device, threads=ts[0].threads,
-                           method=ts[0].method + (f", {rounds} rounds interleaved with {len(fns) - 1} other "
-                                                  f"variant(s), samples pooled" if rounds > 1 else ""))
+    return {key: replace(summarize([x for t in ts for x in t.samples], device=ts[0].device, threads=ts[0].threads,
+                                   method=ts[0].method + (f", {rounds} rounds interleaved with {len(fns) - 1} other "
+                                                          f"variant(s), samples pooled" if rounds > 1 else "")),
+                         repeats=tuple(t.median for t in ts) if rounds > 1 else ())
             for key, ts in runs.items()}
 
 

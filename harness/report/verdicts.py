@@ -12,6 +12,7 @@ from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from harness.report.consistency import consistency
 from harness.report.tables import Link, Table, row_anchor
 from harness.store.units import format_stated, format_value
 from harness.store.verdicts import Status, VerdictRecord
@@ -58,14 +59,16 @@ def verdict_views(verdicts: Iterable[VerdictRecord], frame: pd.DataFrame, *, sui
             "assumption": v.assumption, "details": details_table(v.details), "rows": rows,
             "suites": list(dict.fromkeys(suites)),
             "suite_links": [Link(n, suite_href(n)) if n in pages else n for n in dict.fromkeys(suites)],
-            "anchor": anchor, "href": f"doc_{doc_slug(v.doc)}.html#{anchor}", "reason": v.reason})
+            "anchor": anchor, "href": f"doc_{doc_slug(v.doc)}.html#{anchor}", "reason": v.reason,
+            "reading": v.reading, "readings": v.readings, "scope": v.scope})
     return sorted(views, key=lambda view: view["doc"])
 
 
 def doc_pages(doc_ids: Sequence[str], views: list[dict], titles: Mapping[str, str], suites: Sequence[Any],
               slug: Callable[[str], str]) -> list[dict[str, Any]]:
     return [{"id": d, "title": titles.get(d, ""), "verdicts": [v for v in views if v["doc"] == d],
-             "suites": [Link(s.name, f"suite_{slug(s.name)}.html") for s in suites if d in s.docs]}
+             "suites": [Link(s.name, f"suite_{slug(s.name)}.html") for s in suites if d in s.docs],
+             "consistency": consistency([v for v in views if v["doc"] == d])}
             for d in doc_ids]
 
 
