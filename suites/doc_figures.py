@@ -17,9 +17,7 @@ from typing import Any, Iterator
 
 from archs import analytic, get_config
 from archs import parallel_stacks as stacks
-from archs.components import attention, deltanet, mla, mlp
-from archs.components.norms import norm_params
-from archs.components.rope import position_params
+from archs.components import attention, deltanet, mla, mlp, norm_params, position_params
 from harness.suite import Context, Suite, Unit
 
 BYTES = {"float32": 4, "float16": 2, "int8": 1}
@@ -190,7 +188,7 @@ def stacks_figures() -> Iterator[dict]:
 def mla_figures() -> Iterator[dict]:
     cfg = get_config("mla-moe")
     spec = cfg.pattern[1]
-    twin = replace(cfg, head_dim=64, mla=None, pattern=(replace(spec, mixer="attn", ffn="swiglu"),), moe=None)
+    twin = replace(cfg, head_dim=64, mla=None, pattern=(replace(spec, mixer="attention", ffn="swiglu"),), moe=None)
     kw = dict(arch="mla-moe", measure="params")
     yield fig("mla_per_layer", "params_attention", mla.params_formula(cfg, spec), "params",
               method="archs.components.mla.params_formula", **kw)
@@ -201,7 +199,7 @@ def mla_figures() -> Iterator[dict]:
     yield fig("mla_vs_mha", "kv_reduction", attention.cache_bytes_formula(twin, twin.pattern[0], 1, 1, 2) / latent,
               "ratio", **kw)
     yield fig("mla_vs_naive", "kv_reduction", mla.naive_kv_bytes_per_token(cfg, 2) / latent, "ratio", **kw)
-    mha_cfg = replace(cfg, head_dim=64, mla=None, pattern=tuple(replace(s, mixer="attn") for s in cfg.pattern))
+    mha_cfg = replace(cfg, head_dim=64, mla=None, pattern=tuple(replace(s, mixer="attention") for s in cfg.pattern))
     weights = analytic.params(cfg).active * 2
     for B, T in ((1, 4096), (1, 32768), (32, 4096)):       # 004's "48K+ tokens" and a batch; bf16 weights and cache
         kv = {name: sum(analytic.cache_bytes(c, B, T, 2).values()) for name, c in (("mha", mha_cfg), ("mla", cfg))}
