@@ -82,6 +82,25 @@ def test_chunk_over_several_segments_matches_naive(monkeypatch):
         assert rel_rmse(r, o) < REL_TOL, name
 
 
+def test_each_input_enters_the_graph_once_whatever_the_number_of_segments(monkeypatch):
+    # the backward stays linear in T only if no segment's backward writes a gradient of the whole input: each input
+    # is split once (one backward node that concatenates the pieces' gradients), not sliced per segment
+    monkeypatch.setattr(chunk_mod, "SEGMENT_TOKEN_HEADS", 1)            # one chunk of 16 per segment: 5 segments
+    leaves = [x.requires_grad_(True) for x in make_inputs(75)]
+    o, _ = chunk_gated_delta_rule(*leaves, chunk_size=16)
+    consumers, seen, todo = {id(x): 0 for x in leaves}, set(), [o.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        for child, _ in node.next_functions:
+            if child is not None and hasattr(child, "variable") and id(child.variable) in consumers:
+                consumers[id(child.variable)] += 1
+            todo.append(child)
+    assert list(consumers.values()) == [1] * 5
+
+
 def test_chunk_gradients_match_naive():
     inputs = make_inputs(150)                        # 150 = 2 full chunks + a padded tail of 22
     s0 = state_like(inputs[0], inputs[2])
