@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from archs import analytic, get_config
+from archs.components.deltanet import flops_terms
 from archs.config import DecoderConfig
 from harness.measure.counting import count_params, fvcore_flops, torch_flops
 from harness.suite import Context, PerProfile, Suite, Unit
@@ -85,7 +86,6 @@ def uncounted_by_torch(cfg, T: int) -> tuple[int, str]:
     """FLOPs the formula counts that torch's counter has no rule for: Gated DeltaNet's triangular solve."""
     if not isinstance(cfg, DecoderConfig):
         return 0, ""
-    from archs.components.deltanet import flops_terms
     solve = sum(flops_terms(cfg, T)["solve"] for s in cfg.layers if s.mixer == "gdn")
     return solve, (f"excludes {solve / T:.4g} FLOP/token of Gated DeltaNet triangular solves "
                    "(torch's counter has no rule for solve_triangular)") if solve else ""

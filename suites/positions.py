@@ -32,6 +32,8 @@ from harness.measure.fields import timing_fields
 from harness.measure.gates import rel_err
 from harness.measure.timing import timed
 from harness.suite import Context, PerProfile, Suite, Unit
+from harness.train.evaluation import position_losses
+from suites import loss_curves
 
 DIM, HEADS, MAX_SEQ = 768, 12, 4096
 KINDS = ("rope", "sinusoidal", "learned")
@@ -94,8 +96,6 @@ def apply_rows(T: int, ctx: Context):
 def extrapolation_rows(kind: str, ctx: Context):
     """Loss at L, 2L and 4L, split into the first L positions and the rest, of the position A/B models the
     loss_curves suite trains (shared: within one run each model is trained once)."""
-    from harness.train.evaluation import position_losses
-    from suites import loss_curves
     cfg = loss_curves.AB_GROUPS["positions"][kind]
     tc = loss_curves.train_config(ctx, ctx.seed)
     data = loss_curves.context_dataset(ctx, tc.block_size)

@@ -35,6 +35,12 @@ import traceback
 import torch
 import torch.distributed as dist
 
+from archs import get_config
+from archs.components.moe import MoE
+from archs.parallel import (CommCounter, ExpertParallelMoE, gather0, per_rank, rel_and_max_error, tensor_bytes,
+                            timed_steps)
+from harness.errors import one_line
+
 
 class Records:
     def __init__(self, path: str, rank: int):
@@ -56,7 +62,6 @@ class Records:
 
 def memory_rows(rec, base: dict, model, opt, dev, extra_of=None):
     """Rows of per-rank bytes (max over ranks) of params, grads and optimizer state, local shards only."""
-    from archs.parallel import per_rank, tensor_bytes
     params = list(model.parameters())
     parts = {"params": sum(tensor_bytes(p) for p in params),
              "grads": sum(tensor_bytes(p.grad) for p in params),
@@ -95,9 +100,6 @@ def base_fields(measure: str, case: str, arch: str, shape: dict, dev) -> dict:
 
 
 def run_ep(args, rec, dev):
-    from archs import get_config
-    from archs.components.moe import MoE
-    from archs.parallel import CommCounter, ExpertParallelMoE, gather0, rel_and_max_error, timed_steps
     W, rank = dist.get_world_size(), dist.get_rank()
     cfg = get_config(args.moe_arch)
     torch.manual_seed(args.seed)
@@ -171,8 +173,6 @@ def run_fsdp(args, rec, dev):
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import fully_shard
 
-    from archs import get_config
-    from archs.parallel import CommCounter, rel_and_max_error, timed_steps
     W, rank = dist.get_world_size(), dist.get_rank()
     cfg = get_config(args.fsdp_arch)
     torch.manual_seed(args.seed)
@@ -271,7 +271,6 @@ def main(argv=None) -> None:
             seconds[mode] = round(time.perf_counter() - start, 3)
         rec.write(kind="done", seconds=seconds)
     except BaseException as err:                               # record, then leave without waiting on peers
-        from harness.errors import one_line
         rec.write(kind="error", reason=one_line(err))
         traceback.print_exc()
         sys.stderr.flush()
