@@ -83,8 +83,8 @@ def consistency(views: list[Mapping[str, Any]]) -> dict[str, Any] | None:
     names = [e["reading"] for e in first]
     context["assumptions"] = assumptions(first)
     varying = {cid: entries for cid, entries in dependent.items() if len({e["status"] for e in entries}) > 1}
-    context["same_everywhere"] = [f"{cid} ({entries[0]['status']})" for cid, entries in dependent.items()
-                                  if cid not in varying]
+    context["same_everywhere"] = [f"{v['id']} ({v['status']})" for v in views
+                                  if v.get("readings") and v["id"] not in varying]
     if varying:
         rows = [[cid] + [MARKS.get(e["status"], "?") for e in entries] for cid, entries in varying.items()]
         totals = ["claims holding together"] + [str(sum(e[i]["status"] in HOLDING for e in varying.values()))

@@ -12,8 +12,9 @@ from harness.errors import ArchbenchError
 from harness.measure.fields import speedup_fields, timing_fields
 from harness.measure.timing import summarize
 from harness.report.consistency import conflicting_pairs, consistency, needs
+from harness.report.render import render_run
 from suites import CLAIMS_DIR
-from test_claims import claim, frame_of, judge       # the synthetic results frames of the checks' tests
+from test_claims import RUN_ID, claim, frame_of, judge       # the synthetic results frames of the checks' tests
 
 H, R, I, A, U = (Status.HOLDS, Status.REFUTED, Status.INCONCLUSIVE, Status.ASSUMPTION, Status.UNTESTABLE)
 
@@ -86,6 +87,10 @@ def test_a_pair_no_single_reading_satisfies_keeps_the_primary_verdicts(tmp_path)
     page = consistency(views)
     assert page["pairs"].rows == [["900-a", "cache dtype: int8 cache", "900-b", "cache dtype: fp32 cache"]]
     assert page["table"].rows[-1] == ["claims holding together", "0", "1", "1"]
+    html = (render_run(tmp_path / RUN_ID, tmp_path / "out", verdicts=[v.record() for v in verdicts])
+            .with_name("doc_900.html").read_text(encoding="utf-8"))
+    assert "Claims no single reading satisfies together" in html and "int8 cache (primary)" not in html
+    assert "<b>fp16 cache</b> (primary)" in html
 
 
 def test_an_alternative_reading_that_contradicts_no_other_claim_gives_holds_under_an_assumption(tmp_path):
