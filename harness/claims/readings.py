@@ -129,7 +129,7 @@ def load_readings(directory: Path | str) -> dict[str, DocReadings]:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
             found[doc] = doc_readings(doc, data)
-        except (OSError, tomllib.TOMLDecodeError, ArchbenchError, KeyError, TypeError) as err:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ArchbenchError, KeyError, TypeError) as err:
             raise ArchbenchError(f"{path.name}: {one_line(err)}") from None
     return found
 

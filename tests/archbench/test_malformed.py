@@ -154,6 +154,8 @@ CASES = [
     # ---------------------------------------------------------------- claims files
     Case("claims-not-utf8", RUN_FLAGS, "001_x.toml: UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff",
          claims={"001_x.toml": b"\xff\xfe[[claim]]\n"}),
+    Case("claims-readings-not-utf8", RUN_FLAGS, "001_readings.toml: UnicodeDecodeError",
+         claims={"001_readings.toml": b"[reading]\nname = \"caf\xe9\"\n"}),
     Case("claims-bad-toml", RUN_FLAGS, "001_x.toml: ", claims={"001_x.toml": b"[[claim]\nid = 1\n"}),
     Case("claims-unknown-key", RUN_FLAGS, "unknown key(s) colour",
          claims={"001_x.toml": b'[[claim]]\nid = "001-x"\ncolour = "red"\n'}),
