@@ -33,8 +33,10 @@ def test_make_stops_at_once_in_one_line_on_python_3_10(tmp_path):
     fake = tmp_path / "python3.10"
     fake.write_text('#!/bin/sh\nif [ "$1" = --version ]; then echo "Python 3.10.13"; else exit 1; fi\n')
     fake.chmod(0o755)
+    # run as a top-level make: under `make test` the inherited MAKEFLAGS/MAKELEVEL add "Leaving directory" lines
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     done = subprocess.run(["make", "setup", f"PYTHON={fake}"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, env=env)
     assert done.returncode != 0 and not (tmp_path / ".venv").exists()
     assert done.stdout.strip().splitlines()[-1] == (f"archbench needs Python >= 3.11 (tomllib); {fake} is "
                                                      f"Python 3.10.13: make setup PYTHON=python3.11")
