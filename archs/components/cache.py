@@ -104,7 +104,10 @@ class TokenBuffer:
     def _append_past_window(self, news: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         """More new tokens than the window's storage holds (a long prefill): attention gets the cached tokens and
         the new ones concatenated, and the storage keeps the last window-1 of them."""
-        everything = tuple(torch.cat([old, new], dim=self.dim) for old, new in zip(self.views(), news))
+        if len(self):
+            everything = tuple(torch.cat([old, new], dim=self.dim) for old, new in zip(self.views(), news))
+        else:                                        # nothing cached yet (no storage either): the new tokens only
+            everything = tuple(news)
         self.start = self.end = 0
         self._relocate(0, news)
         keep = self.window - 1

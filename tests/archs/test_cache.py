@@ -59,6 +59,12 @@ def test_sliding_window_prefill_longer_than_its_storage_returns_everything_and_k
     assert out[0, :, 0].long().tolist() == list(range(52)) and held(buffer) == [49, 50, 51]
 
 
+def test_sliding_window_first_prefill_longer_than_its_storage_returns_it_and_keeps_the_tail():
+    buffer = TokenBuffer(dim=1, window=4)                 # nothing cached, no storage yet (a prefill of 50)
+    out, = buffer.append((tokens(0, 50),))
+    assert out[0, :, 0].long().tolist() == list(range(50)) and held(buffer) == [47, 48, 49]
+
+
 @pytest.mark.parametrize("window", [None, 5])
 def test_a_fork_appends_without_changing_the_original(window):
     buffer = TokenBuffer(dim=1, window=window)
