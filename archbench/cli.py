@@ -9,6 +9,7 @@ error (bad flag, unknown suite or architecture, corrupt results file) ends as on
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -17,12 +18,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from harness.claims.model import judge_run
+from harness.claims.model import evaluate, judge_run
 from harness.errors import ArchbenchError
 from harness.report.render import render_run
 from harness.runner import run_suites
 from harness.store.bench_import import benchmark_rows
-from harness.store.compare import compare_runs, compare_verdicts
+from harness.store.export import export_run, parquet_available
+from harness.store.compare import compare_runs, compare_verdicts, delta_lines, regressions, select_rows
 from harness.store.machine import run_metadata
 from harness.store.results import (RUN_INFO, ResultStore, Row, current_frame, latest_run, load_frame,
                                    read_run_info)
@@ -48,6 +50,16 @@ def tokenizer_name(text: str) -> str:
     if text == "byte" or (kind == "bpe" and size.isdigit() and 256 <= int(size) <= 65536):
         return text
     raise argparse.ArgumentTypeError(f"expected 'byte' or 'bpe:<256..65536>', got {text!r}")
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 100:
+        raise argparse.ArgumentTypeError(f"expected a relative change such as 0.05, got {text!r}")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -130,14 +142,18 @@ def _open_run(root: Path, identity: dict, fresh: bool) -> ResultStore:
     return store
 
 
-def run_verdicts(run_dir: Path) -> list[VerdictRecord]:
+def run_verdicts(run_dir: Path, *, write: bool = True) -> list[VerdictRecord]:
     """The run's verdicts.jsonl; a run without a current one (made before verdicts were stored, or given rows
-    since) is judged now and the file written, saying so."""
+    since) is judged now, saying so, and the file written unless `write` is False (commands that only read a
+    run, such as compare, list and export, leave it as it was)."""
     if verdicts_current(run_dir):
         return read_verdicts(run_dir)
     from archbench.report_inputs import load_all_claims   # lazy: the claims live with the suites
-    print(f"archbench: {run_dir.name} has no current {VERDICTS}; judging its rows now", file=sys.stderr, flush=True)
-    return judge_run(run_dir, load_all_claims())
+    print(f"archbench: {run_dir.name} has no current {VERDICTS}; judging its rows now"
+          f"{'' if write else ' (not written)'}", file=sys.stderr, flush=True)
+    if write:
+        return judge_run(run_dir, load_all_claims())
+    return [v.record() for v in evaluate(load_all_claims(), current_frame(run_dir))]
 
 
 def cmd_report(args) -> int:
@@ -156,20 +172,48 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    """Per-metric deltas, then the verdicts whose status changed."""
+    """Per-metric deltas (of the named suites and metrics), then the verdicts whose status changed. With
+    --threshold, exit status 1 when a metric with a better direction got worse by more than that fraction."""
     runs = [Path(p) for p in (args.a, args.b)]
-    delta = compare_runs(*(load_frame(p) for p in runs))
+    filters = dict(suites=_list_arg(args.suite), metrics=_list_arg(args.metric))
+    delta = compare_runs(*(select_rows(load_frame(p), **filters) for p in runs))
     if not (delta["present"] == "both").any():
-        raise ArchbenchError(f"{args.a} and {args.b} have no metric in common ({(delta.present == 'a_only').sum()} "
-                             f"rows only in the first, {(delta.present == 'b_only').sum()} only in the second)")
-    with pd.option_context("display.max_rows", 200, "display.width", 160):
-        print(delta.to_string(index=False) if len(delta) else "no metric in common")
-    verdicts = [run_verdicts(p if p.is_dir() else p.parent) for p in runs]
+        named = " ".join(f"{key} {','.join(names)}" for key, names in filters.items() if names)
+        raise ArchbenchError(f"{args.a} and {args.b} have no metric in common{' among ' + named if named else ''} "
+                             f"({(delta.present == 'a_only').sum()} rows only in the first, "
+                             f"{(delta.present == 'b_only').sum()} only in the second)")
+    verdicts = [run_verdicts(p if p.is_dir() else p.parent, write=False) for p in runs]
     changes = compare_verdicts(*verdicts)
+    worse = regressions(delta, args.threshold) if args.threshold is not None else delta.iloc[:0]
+    if args.json:
+        _print_json({"a": args.a, "b": args.b, "threshold": args.threshold, "filters": filters,
+                     "rows": _records(delta), "regressions": _records(worse),
+                     "verdict_changes": [c.to_record() for c in changes]})
+        return 1 if len(worse) else 0
+    print("\n".join(delta_lines(delta, args.threshold)))
+    only = {side: int((delta.present == f"{side}_only").sum()) for side in ("a", "b")}
+    if any(only.values()):
+        print(f"(not compared: {only['a']} rows only in {args.a}, {only['b']} only in {args.b})")
     print(f"\nverdicts: {len(changes)} of {len({v.claim for side in verdicts for v in side})} claims changed status")
     for change in changes:
         print(f"  {change}")
-    return 0
+    if args.threshold is not None:
+        print(f"\n{len(worse)} metric(s) worse by more than {args.threshold:.0%}" + ("" if len(worse) else ": pass"))
+    return 1 if len(worse) else 0
+
+
+def _list_arg(values: list[str] | None) -> list[str]:
+    """Repeatable, comma-separated option values as one list."""
+    return [name.strip() for value in values or () for name in value.split(",") if name.strip()]
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """A frame as JSON-ready records (missing values as null)."""
+    return json.loads(frame.to_json(orient="records", default_handler=str))
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def cmd_import_benchmark(args) -> int:
@@ -202,19 +246,56 @@ def _benchmark_records(path: Path) -> list[dict]:
 
 
 def cmd_list(args) -> int:
-    from archs import ARCHS, analytic, get_config  # lazy: every architecture
-    print(f"{'architecture':<24} {'doc':<4} {'scale':<9} {'params':>16} {'active':>16}  title")
-    broken = []
-    for name in ARCHS.names():
-        meta = ARCHS.meta(name)
-        try:
-            p = analytic.params(get_config(name))
-        except Exception as err:  # noqa: BLE001 - a preset that does not build is named; the others are listed
-            broken.append(f"{name} ({one_line(err)})")
-            continue
-        print(f"{name:<24} {meta['doc']:<4} {meta['scale']:<9} {p.total:>16,} {p.active:>16,}  {meta['title']}")
+    """Architectures (the default), suites, or claims (with the latest run's verdicts, filtered by document and
+    status); text tables, or the records as JSON with --json."""
+    from archbench import listing                  # lazy: every architecture and suite
+    if (args.doc or args.status) and args.what != "claims":
+        raise ArchbenchError(f"--doc and --status filter claims: archbench list claims --doc ... (not {args.what})")
+    broken: list[str] = []
+    if args.what == "archs":
+        records, broken = listing.arch_records()
+        columns = listing.ARCH_COLUMNS
+    elif args.what == "suites":
+        records, columns = listing.suite_records(), listing.SUITE_COLUMNS
+    else:
+        from archbench.report_inputs import load_all_claims   # lazy: the claims live with the suites
+        run_dir = _listed_run(args)
+        verdicts = run_verdicts(run_dir, write=False) if run_dir else None
+        records = listing.claim_records(load_all_claims(), verdicts, docs=_list_arg(args.doc), status=args.status)
+        columns = listing.claim_columns(verdicts is not None)
+        if run_dir and not args.json:
+            print(f"verdicts of run {run_dir.name}", file=sys.stderr)
+    if args.json:
+        _print_json(records)
+    else:
+        print("\n".join(listing.table_lines(records, columns)))
     if broken:
         raise ArchbenchError(f"preset(s) that do not build: {'; '.join(broken)}")
+    return 0
+
+
+def _listed_run(args) -> Path | None:
+    """The run whose verdicts `list claims` shows: --run, else the latest under --results (None when there is
+    none, which --status needs)."""
+    if args.run:
+        return preflight.run_folder(Path(args.run))
+    try:
+        return latest_run(Path(args.results))
+    except ArchbenchError:
+        if args.status:
+            raise ArchbenchError(f"--status needs a judged run: none under {args.results} (pass --run DIR)") from None
+        return None
+
+
+def cmd_export(args) -> int:
+    """The run's rows and verdicts as tidy CSV (and Parquet where pyarrow is installed) in --out."""
+    run_dir = preflight.run_folder(Path(args.run) if args.run else latest_run(RESULTS_ROOT))
+    current_frame(run_dir)                           # corrupt rows fail here, in one line
+    out = Path(args.out) if args.out else run_dir / "export"
+    for path in export_run(run_dir, out, run_verdicts(run_dir, write=False)):
+        print(path)
+    if not parquet_available():
+        print("archbench: pyarrow is not installed: CSV only (pip install pyarrow for Parquet)", file=sys.stderr)
     return 0
 
 
@@ -266,11 +347,29 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run", nargs="?", default=None)
     rep.add_argument("--out", default=str(REPORTS_ROOT))
     rep.set_defaults(fn=cmd_report)
-    c = sub.add_parser("compare", help="per-metric deltas between two runs")
+    c = sub.add_parser("compare", help="per-metric deltas and verdict changes between two runs (a CI gate with "
+                                       "--threshold)")
     c.add_argument("a")
     c.add_argument("b")
+    c.add_argument("--suite", action="append", help="only these suites (repeat or comma-separate)")
+    c.add_argument("--metric", action="append", help="only these metrics (repeat or comma-separate)")
+    c.add_argument("--threshold", type=fraction, default=None, metavar="REL",
+                   help="exit 1 when a metric with a better direction is worse by more than REL (0.05 = 5%%)")
+    c.add_argument("--json", action="store_true", help="the deltas, regressions and verdict changes as JSON")
     c.set_defaults(fn=cmd_compare)
-    sub.add_parser("list", help="the architecture registry with parameter counts").set_defaults(fn=cmd_list)
+    ls = sub.add_parser("list", help="architectures (default), suites, or claims with the latest run's verdicts")
+    ls.add_argument("what", nargs="?", choices=("archs", "suites", "claims"), default="archs")
+    ls.add_argument("--doc", action="append", help="claims of these documents (repeat or comma-separate)")
+    ls.add_argument("--status", default=None, help="claims of this status in the run's verdicts (holds, refuted, "
+                                                   "inconclusive, assumption, untestable, not-judged)")
+    ls.add_argument("--run", default=None, help="the run whose verdicts are shown (default: the latest)")
+    ls.add_argument("--results", default=str(RESULTS_ROOT))
+    ls.add_argument("--json", action="store_true", help="the records as JSON")
+    ls.set_defaults(fn=cmd_list)
+    ex = sub.add_parser("export", help="a run's rows and verdicts as tidy CSV (and Parquet with pyarrow)")
+    ex.add_argument("run", nargs="?", default=None, help="run directory (default: the latest)")
+    ex.add_argument("--out", default=None, help="folder for the files (default: <run>/export)")
+    ex.set_defaults(fn=cmd_export)
     ib = sub.add_parser("import-benchmark", help="pytest-benchmark JSON files (make bench-perf) into a results run")
     ib.add_argument("files", nargs="+")
     ib.add_argument("--results", default=str(RESULTS_ROOT))

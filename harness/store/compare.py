@@ -1,5 +1,7 @@
 """What changed between two runs: per-metric deltas of their result frames (as `harness.store.results.load_frame`
-returns them), and the verdicts whose status changed (`compare_verdicts`, over their verdicts.jsonl).
+returns them), the rows that got worse past a threshold (`regressions`: direction from the metric table,
+`harness.store.metrics`), short text lines of the deltas (`delta_lines`), and the verdicts whose status changed
+(`compare_verdicts`, over their verdicts.jsonl).
 
 Rows are matched on `COMPARE_KEYS` plus every `shape.*` column of either frame; device and thread count are
 deliberately not keys, so the same benchmark on two machines lines up. A key must identify one row per run
@@ -16,6 +18,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from harness.errors import ArchbenchError
+from harness.store.metrics import metric
 from harness.store.units import format_value
 from harness.store.verdicts import Status, VerdictRecord
 
@@ -69,6 +72,70 @@ def compare_runs(frame_a: pd.DataFrame, frame_b: pd.DataFrame, *,
     return out.reset_index(drop=True)
 
 
+def select_rows(frame: pd.DataFrame, *, suites: Sequence[str] = (), metrics: Sequence[str] = ()) -> pd.DataFrame:
+    """The rows of the named suites and metrics (all when none are named)."""
+    keep = pd.Series(True, index=frame.index)
+    if suites:
+        keep &= frame["suite"].isin(list(suites))
+    if metrics:
+        keep &= frame["metric"].isin(list(metrics))
+    return frame[keep]
+
+
+def direction(metric_name: Any) -> bool | None:
+    """True when higher is better, False when lower is, None when neither (or the metric is not in the table)."""
+    try:
+        return metric(str(metric_name)).higher_is_better
+    except ArchbenchError:
+        return None
+
+
+def worsening(delta: pd.DataFrame) -> pd.Series:
+    """Per compared row, how much worse b is than a as a fraction of |a| (negative: better); NaN where the metric
+    has no direction, a side is missing or not ok, or a is 0."""
+    higher = delta["metric"].map(direction)
+    usable = (delta["present"] == "both") & (delta["status_a"] == "ok") & (delta["status_b"] == "ok") \
+        & higher.notna() & (delta["value_a"] != 0)
+    change = (delta["value_b"] - delta["value_a"]) / delta["value_a"].abs()
+    sign = higher.map({True: -1.0, False: 1.0})
+    return (sign * change).where(usable)
+
+
+def regressions(delta: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The rows of `compare_runs` whose metric has a better direction and got worse by more than `threshold`
+    (relative to run a): the CI gate of `archbench compare --threshold`. Noise is not subtracted: pick a threshold
+    above the `noise` column of the timings you gate on."""
+    worse = worsening(delta)
+    return delta[worse > threshold].assign(worse_by=worse[worse > threshold])
+
+
+def delta_lines(delta: pd.DataFrame, threshold: float | None = None) -> list[str]:
+    """The rows present in both runs as short lines, one block per suite: what, a -> b, change, and a flag
+    (worse / better past the threshold, or 'noise' when the change is within the larger relative spread)."""
+    both = delta[delta["present"] == "both"]
+    worse = worsening(both)
+    shape_columns = [c for c in both.columns if str(c).startswith("shape.")]
+    lines: list[str] = []
+    for suite, part in both.groupby("suite", sort=False):
+        lines.append(f"{suite}")
+        for i, row in part.iterrows():
+            shape = "-".join(f"{c[6:]}{_key_text(row[c])}" for c in shape_columns if _key_text(row[c]))
+            what = " ".join(filter(None, [str(row["case"]), str(row["metric"]), shape]))
+            change = "" if pd.isna(row["pct_change"]) else f"{row['pct_change']:+.1f}%"
+            lines.append(f"  {what[:56]:<56} {format_value(row['value_a'], row['unit']):>11} -> "
+                         f"{format_value(row['value_b'], row['unit']):>11} {change:>8}  "
+                         f"{_flag(worse[i], row['noise'], threshold)}".rstrip())
+    return lines
+
+
+def _flag(worse: float, noise: float, threshold: float | None) -> str:
+    if pd.isna(worse):
+        return ""
+    if threshold is not None and abs(worse) > threshold:
+        return "WORSE" if worse > 0 else "better"
+    return "noise" if not pd.isna(noise) and abs(worse) <= noise else ""
+
+
 @dataclass(frozen=True)
 class VerdictChange:
     """One claim whose status differs between run a and run b (None: the run has no verdict for it)."""
@@ -84,6 +151,12 @@ class VerdictChange:
             return ("(not judged)", "—") if status is None else (status.value, format_value(value, self.unit))
         (old, old_value), (new, new_value) = side(self.status_a, self.value_a), side(self.status_b, self.value_b)
         return f"{self.claim}: {old} -> {new} ({old_value} -> {new_value})"
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready: statuses as their text (None where a run has no verdict for the claim)."""
+        return {"claim": self.claim, "status_a": self.status_a and self.status_a.value,
+                "status_b": self.status_b and self.status_b.value, "value_a": self.value_a, "value_b": self.value_b,
+                "unit": self.unit}
 
 
 def compare_verdicts(a: Sequence[VerdictRecord], b: Sequence[VerdictRecord]) -> list[VerdictChange]:
