@@ -28,6 +28,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from archs import get_config
 from archs.config import DecoderConfig
+from archs.hf import load_hf_config
 from archs.parallel_stacks import ParallelStacksConfig
 from archs.presets.shrink import shrink
 from harness.errors import ArchbenchError, ConfigError, one_line
@@ -43,7 +44,6 @@ def load_model(path: Path | str, *, _seen: tuple[Path, ...] = ()) -> Any:
     """The config a model file (TOML) or a HF config.json describes; ArchbenchError naming the file if not."""
     path = Path(path)
     if path.suffix == ".json" or path.is_dir():
-        from archs.hf import load_hf_config        # noqa: PLC0415  (hf pulls in its own checks only when needed)
         return load_hf_config(path)
     if path.resolve() in _seen:
         raise ArchbenchError(f"{path}: base chain loops back to itself ({' -> '.join(p.name for p in _seen)})")
