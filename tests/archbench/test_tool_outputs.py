@@ -133,3 +133,10 @@ def test_list_bad_filters_are_one_line_and_exit_2(two_runs, capsys, args, messag
     assert main([a.replace("RUN", two_runs[0]) for a in args]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_analyze_json_is_the_dict_the_text_is_drawn_from(capsys):
+    assert main(["analyze", "nexus-1.5b", "--context", "2048", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["params"] == 162_417_408 and sum(data["by_kind"].values()) == data["params"]
+    assert [c["T"] for c in data["contexts"]] == [2048] and data["contexts"][0]["decode_state_bytes"] > 0
