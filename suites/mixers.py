@@ -11,7 +11,8 @@ interpolated linearly in log T on log(time ratio) between measured points; witho
 is untestable and extra.extrapolated_T is where the two fitted power laws cross (an extrapolation).
 Sliding window (archs.components.attention) uses SDPA with a dense [T, T] mask below T = 8·window and blocks of
 2·window keys (O(T·window)) from there on, whichever measured faster on CPU; the fitted exponent over a sweep that
-crosses 8·window mixes the two paths, and a sweep well past it shows the linear regime.
+crosses 8·window mixes the two paths, so a second sweep (swa_T, measure forward_banded, 4 interleaved rounds each
+for the run-to-run spread) times the window alone at lengths all on the banded path.
 Correctness gate: the chunked op the layer uses vs the naive token loop (T=100, not a multiple of the chunk, with an
 initial state); if it fails, every GDN timing is a failed row. Op level: chunk_gated_delta_rule vs the token loop.
 Training (op_train): the chunked op's forward and forward+backward over train_T (B=1, the layer's heads), timed in
@@ -50,18 +51,23 @@ class Sizes:
     contexts: tuple[int, ...]           # decode cache lengths
     op_T: tuple[int, ...]               # lengths of the op-level chunked vs naive timing
     train_T: tuple[int, ...]            # lengths of the op's forward and forward+backward sweep (their slopes)
+    swa_T: tuple[int, ...]              # sliding window alone, all on its banded path (T >= BANDED_FROM)
     min_run_time: float                 # seconds per timing
 
 
 SIZES = PerProfile(
     smoke=Sizes(dim=32, heads=2, T=(32, 64, 128), contexts=(8, 16, 32), op_T=(40,),
-                train_T=(64, 128, 256), min_run_time=0.002),
+                train_T=(64, 128, 256), swa_T=(2048, 3072, 4096), min_run_time=0.002),
     quick=Sizes(dim=256, heads=4, T=(256, 512, 1024, 2048), contexts=(128, 512, 2048), op_T=(1024, 4096),
-                train_T=(512, 1024, 2048, 4096), min_run_time=0.1),
+                train_T=(512, 1024, 2048, 4096), swa_T=(2048, 4096, 8192, 16384), min_run_time=0.1),
     standard=Sizes(dim=1024, heads=16, T=(512, 1024, 2048, 4096, 8192, 16384), contexts=(512, 2048, 8192, 16384),
-                   op_T=(1024, 4096), train_T=(1024, 2048, 4096, 8192, 16384), min_run_time=0.3),
+                   op_T=(1024, 4096), train_T=(1024, 2048, 4096, 8192, 16384), swa_T=(2048, 4096, 8192, 16384),
+                   min_run_time=0.3),
     full=Sizes(dim=2048, heads=16, T=(1024, 2048, 4096, 8192, 16384, 32768), contexts=(1024, 8192, 32768),
-               op_T=(1024, 4096, 16384), train_T=(1024, 4096, 16384, 32768), min_run_time=0.5))
+               op_T=(1024, 4096, 16384), train_T=(1024, 4096, 16384, 32768), swa_T=(4096, 16384, 49152),
+               min_run_time=0.5))
+WINDOW = CASES["swa"].window
+BANDED_FROM = 8 * WINDOW                # archs.components.attention switches to the banded path from here
 
 
 def build(case: str, ctx: Context):
@@ -162,6 +168,18 @@ def crossover_row(gdn: dict, sdpa: dict):
                        reason=f"no crossover in T∈[{Ts[0]}, {Ts[-1]}]: GDN slower than SDPA at every measured T")
 
 
+def swa_rows(ctx: Context):
+    """Sliding-window attention alone over swa_T, every length on its banded O(T·window) path: the regime that
+    long-context claims about a sliding window speak of (the forward sweep above crosses from the dense mask)."""
+    s, module = SIZES[ctx.profile], build("swa", ctx)
+    for T in s.swa_T:
+        x = torch.randn(1, T, s.dim, device=ctx.device, dtype=ctx.torch_dtype)
+        with torch.no_grad():
+            t = interleaved({"swa": lambda: module(x)}, ctx, s.min_run_time, samples=4)["swa"]
+        yield dict(case="swa", measure="forward_banded", shape={"B": 1, "T": T, "D": s.dim}) | timing_fields(
+            t, "latency_fwd_s", extra={"window": WINDOW, "banded_from": BANDED_FROM})
+
+
 def decode_rows(case: str, ctx: Context):
     s, points, failed = SIZES[ctx.profile], [], gate(ctx)["extra"]["failed"] if case == "gdn" else ""
     module, x1 = build(case, ctx), torch.randn(1, 1, s.dim, device=ctx.device, dtype=ctx.torch_dtype)
@@ -225,7 +243,8 @@ def train_rows(ctx: Context):
 
 
 def plan(ctx: Context) -> list[Unit]:
-    units = [Unit("gate", gate_rows), Unit("forward", forward_rows), Unit("op_train", train_rows)]
+    units = [Unit("gate", gate_rows), Unit("forward", forward_rows), Unit("op_train", train_rows),
+             Unit("swa_banded", swa_rows)]
     units += [Unit(f"decode/{c}", lambda c_, c=c: decode_rows(c, c_)) for c in CASES]
     return units + [Unit(f"op/T{T}", lambda c, T=T: op_rows(T, c)) for T in SIZES[ctx.profile].op_T]
 

@@ -5,15 +5,19 @@ Method. For each (width D, tokens T) of the profile's grid (SIZES), x [T, D] in 
 under no_grad and forward+backward (torch.autograd.grad of y w.r.t. x and the weights for a fixed dy). All variants
 of a pass are timed together by `interleaved`: 4 alternating rounds of harness.measure.timing.time_fn each, samples pooled,
 so load drifting on a shared machine hits every variant alike. Variants:
-  rmsnorm        archs.components.norms.RMSNorm, eager: the module the presets use (five elementwise ops)
-  layernorm      torch.nn.LayerNorm, eager (one fused ATen kernel)
-  torch_rmsnorm  torch.nn.RMSNorm, eager
+  rmsnorm              archs.components.norms.RMSNorm, eager: the module the presets use (five elementwise ops)
+  layernorm_composite  archs.components.norms.CompositeLayerNorm: LayerNorm written as RMSNorm is (eager ops)
+  layernorm            torch.nn.LayerNorm (one fused ATen kernel)
+  torch_rmsnorm        torch.nn.RMSNorm
   *_compiled     the same modules under torch.compile(dynamic=False) (standard/full; smoke and quick skip compiling)
   rmsnorm_triton archs.ops.rmsnorm_triton, first checked against RMSNorm (relative RMSE of y, dx and dw at 64x768;
                  in a TRITON_INTERPRET=1 subprocess when there is no CUDA), timed only on CUDA and only if it passes.
 Bytes are the minimum traffic (each activation read or written once, weights once: forward 2·T·D + P elements,
 backward 3·T·D + 2·P); bandwidth = bytes / median time, and its fraction of this machine's measured copy bandwidth.
-speedup rows: median(layernorm) / median(rmsnorm variant) with a 95% bootstrap CI (ratio_ci) in q1/q3.
+speedup rows: median(LayerNorm variant) / median(RMSNorm variant) with a 95% bootstrap CI (ratio_ci) in q1/q3,
+one case per implementation level (SPEEDUPS; `extra.level`, `extra.equal_effort`). The idea is judged at equal
+effort (eager composites of both in every profile, compiled both in standard/full); the library-vs-library and
+unequal pairings are kept as findings about the implementations.
 """
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ import torch
 from torch import nn
 
 from archs.components import norm_params
-from archs.components.norms import RMSNorm
+from archs.components.norms import CompositeLayerNorm, RMSNorm
 from archs.ops import rmsnorm_triton
 from harness.errors import one_line
 from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, speedup_fields, timing_fields
@@ -38,12 +42,30 @@ from harness.measure.timing import interleaved, pass_fn
 from harness.suite import Context, PerProfile, Suite, Unit, grid, shape_label
 
 EPS = 1e-6
-VARIANTS = {"rmsnorm": lambda d: RMSNorm(d, EPS), "layernorm": lambda d: nn.LayerNorm(d, eps=EPS),
-            "torch_rmsnorm": lambda d: nn.RMSNorm(d, eps=EPS)}
-SPEEDUPS = {"rmsnorm_vs_layernorm": ("layernorm", "rmsnorm"),
-            "torch_rmsnorm_vs_layernorm": ("layernorm", "torch_rmsnorm"),
-            "rmsnorm_vs_layernorm_compiled": ("layernorm_compiled", "rmsnorm_compiled"),
-            "rmsnorm_triton_vs_layernorm": ("layernorm", "rmsnorm_triton")}
+VARIANTS = {"rmsnorm": lambda d: RMSNorm(d, EPS), "layernorm_composite": lambda d: CompositeLayerNorm(d, EPS),
+            "layernorm": lambda d: nn.LayerNorm(d, eps=EPS), "torch_rmsnorm": lambda d: nn.RMSNorm(d, eps=EPS)}
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """LayerNorm time / RMSNorm time for two variants at one implementation level. `equal_effort` pairs judge the
+    idea; the others are findings about the implementations (a library's fused kernel against eager ops)."""
+    layernorm: str
+    rmsnorm: str
+    level: str
+    equal_effort: bool
+
+
+SPEEDUPS = {
+    "rmsnorm_vs_layernorm_eager": Pairing("layernorm_composite", "rmsnorm", "eager composites of both", True),
+    "rmsnorm_vs_layernorm_compiled": Pairing("layernorm_compiled", "rmsnorm_compiled", "torch.compile of both", True),
+    "rmsnorm_vs_layernorm_library": Pairing("layernorm", "torch_rmsnorm", "torch.nn modules of both (the library "
+                                            "kernels users get)", False),
+    "rmsnorm_eager_vs_layernorm_library": Pairing("layernorm", "rmsnorm", "unequal: eager RMSNorm vs torch's fused "
+                                                  "LayerNorm", False),
+    "rmsnorm_triton_vs_layernorm_library": Pairing("layernorm", "rmsnorm_triton", "unequal: fused Triton RMSNorm vs "
+                                                   "torch's LayerNorm", False),
+}
 
 
 @dataclass(frozen=True)
@@ -153,11 +175,12 @@ def shape_rows(D: int, T: int, ctx: Context):
             yield base | timing_fields(t, metric, extra={"bytes_min": moved})
             yield base | rate_fields(t, moved, "bandwidth_bytes_per_s", "bytes/s")
             yield base | roofline_fields(moved / t.median, peaks.bytes_per_s, "bytes", measure=measure, shape=shape)
-    for case, (slow, fast) in SPEEDUPS.items():
+    for case, pair in SPEEDUPS.items():
         for measure in PASSES:
-            if (slow, measure) in times and (fast, measure) in times:
-                yield speedup_fields(times[slow, measure], times[fast, measure], slow, fast, ctx.seed,
-                                     case=case, measure=measure, shape=shape)
+            if (pair.layernorm, measure) in times and (pair.rmsnorm, measure) in times:
+                yield speedup_fields(times[pair.layernorm, measure], times[pair.rmsnorm, measure], pair.layernorm,
+                                     pair.rmsnorm, ctx.seed, case=case, measure=measure, shape=shape,
+                                     extra={"level": pair.level, "equal_effort": pair.equal_effort})
 
 
 def params_rows(ctx: Context):

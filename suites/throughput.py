@@ -1,9 +1,11 @@
 """Throughput of the tiny presets on this machine: prefill, decode and training tokens/s, with the achieved
 fraction of this machine's measured matmul peak, and prefill time against sequence length (log-log slope).
 
-Method. Prefill: B=4 at each of the profile's lengths, every shape warmed up before any is timed, then time_fn.
+Method. Prefill: B=4 at each of the profile's lengths, every shape warmed up before any is timed, then
+harness.measure.timing.timed (4 rounds; each round's median is a repeat, the run-to-run spread).
 Decode: B=1, `decode_steps` tokens one by one after an untimed prefill of `context` tokens, from a fresh cache in
-each of `decode_repeats` repeats (harness.measure.timing.time_steps). Training: AdamW steps at B=8 (time_fn).
+each of `decode_repeats` repeats (harness.measure.timing.time_steps). Training: AdamW steps at B=8 (timed,
+likewise). Every timed row keeps its repeats in extra.repeats.
 The sizes per profile are SIZES.
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch
 
 from archs import analytic, get_config
 from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, timing_fields
-from harness.measure.timing import fit_loglog, time_fn, time_steps
+from harness.measure.timing import fit_loglog, time_steps, timed
 from harness.suite import Context, PerProfile, Suite, Unit
 from suites.per_arch import ArchUnits, arch_plan, provenance
 
@@ -59,12 +61,11 @@ def prefill_rows(name: str, ctx: Context):
     medians = []
     for T, idx in inputs.items():
         with torch.no_grad():
-            t = time_fn(lambda: model(idx), device=ctx.device, threads=ctx.threads,
-                        min_run_time=sizes.prefill_min_run_time)
+            t = timed(lambda: model(idx), ctx, sizes.prefill_min_run_time)
         medians.append(t.median)
         shape = {"B": B, "T": T}
-        base = dict(case=name, arch=name, config=config, measure="prefill", shape=shape, extra={"phase": "prefill"})
-        yield base | rate_fields(t, B * T, "tokens_per_s", "tokens/s")
+        base = dict(case=name, arch=name, config=config, measure="prefill", shape=shape)
+        yield base | rate_fields(t, B * T, "tokens_per_s", "tokens/s", extra={"phase": "prefill"})
         flops = B * T * analytic.flops_per_token(cfg, T, causal=False)
         yield base | roofline_fields(flops / t.median, peaks.flops_per_s, "FLOP", measure="prefill_mfu",
                                      shape=shape)
@@ -90,10 +91,9 @@ def decode_rows(name: str, ctx: Context):
     with torch.no_grad():
         t = time_steps(prefilled, lambda cache, i: model(idx[:, context + i:context + i + 1], cache),
                        sizes.decode_steps, repeats=sizes.decode_repeats, device=ctx.device, threads=ctx.threads)
-    base = dict(case=name, arch=name, config=config, measure="decode", shape={"B": B, "T": context},
-                extra={"phase": "decode"})
-    yield base | timing_fields(t, "latency_decode_s")
-    yield base | rate_fields(t, B, "tokens_per_s", "tokens/s")
+    base = dict(case=name, arch=name, config=config, measure="decode", shape={"B": B, "T": context})
+    yield base | timing_fields(t, "latency_decode_s", extra={"phase": "decode"})
+    yield base | rate_fields(t, B, "tokens_per_s", "tokens/s", extra={"phase": "decode"})
 
 
 def train_rows(name: str, ctx: Context):
@@ -108,10 +108,9 @@ def train_rows(name: str, ctx: Context):
         model.loss(idx[:, :T], idx[:, 1:])["loss"].backward()
         opt.step()
 
-    t = time_fn(step, device=ctx.device, threads=ctx.threads, min_run_time=sizes.train_min_run_time, warmup=2)
-    base = dict(case=name, arch=name, config=config, measure="train_step", shape={"B": B, "T": T},
-                extra={"phase": "train"})
-    yield base | rate_fields(t, B * T, "tokens_per_s", "tokens/s")
+    t = timed(step, ctx, sizes.train_min_run_time)
+    base = dict(case=name, arch=name, config=config, measure="train_step", shape={"B": B, "T": T})
+    yield base | rate_fields(t, B * T, "tokens_per_s", "tokens/s", extra={"phase": "train"})
     flops = B * T * analytic.flops_per_token(cfg, T, causal=True, training=True)
     yield base | roofline_fields(flops / t.median, peaks.flops_per_s, "FLOP", measure="train_mfu",
                                  shape={"B": B, "T": T})

@@ -1,5 +1,7 @@
 """Normalization layers: RMSNorm (documents 000/001 formula) and LayerNorm. Both are built as `Cls(dim, eps)`
-and state their parameter count as `params_formula(dim)`; `archs.components.NORMS` names them."""
+and state their parameter count as `params_formula(dim)`; `archs.components.NORMS` names them.
+`CompositeLayerNorm` is LayerNorm written as RMSNorm is (eager elementwise ops in fp32): the equal-effort
+counterpart a speed comparison of the two ideas needs (torch's LayerNorm is one fused kernel)."""
 from __future__ import annotations
 
 import torch
@@ -34,3 +36,14 @@ class LayerNorm(nn.LayerNorm):
     @staticmethod
     def params_formula(dim: int) -> int:
         return 2 * dim
+
+
+class CompositeLayerNorm(LayerNorm):
+    """LayerNorm as eager ops, in the style of RMSNorm above: centre, scale by rsqrt(var + eps) in fp32, cast
+    back, affine. Same parameters and outputs as torch's LayerNorm, at the implementation effort of RMSNorm."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xf = x.float()
+        centred = xf - xf.mean(-1, keepdim=True)
+        return (centred * torch.rsqrt(centred.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight \
+            + self.bias

@@ -170,27 +170,41 @@ def scales(claim: Claim, frame: pd.DataFrame) -> Verdict:
     """Exponent rows (log-log slope, CI in q1/q3). `expected` e ± `tolerance_abs` (default 0.2): HOLDS if the CI
     lies inside [e - tol, e + tol], REFUTED if outside, else INCONCLUSIVE. `below` b: HOLDS if CI < b, REFUTED
     if CI >= b. `above` likewise. With `fit` = a shape column (e.g. "shape.T"), the rows are values against that
-    column and the exponent is fitted here (fit_exponent) instead of read from exponent rows."""
+    column and the exponent is fitted here (fit_exponent) instead of read from exponent rows; when those rows carry
+    repeats, the exponent fitted per repeat must agree with the verdict, else it is INCONCLUSIVE (the run-to-run
+    rule of speed verdicts, for exponents)."""
     rows, missing = ok_rows(claim, frame, claim.args["where"])
     if missing:
         return missing
     if "fit" in claim.args:
         rows = fit_exponent(rows, claim.args["fit"])
-    args, statuses = claim.args, []
+    args, statuses, notes = claim.args, [], []
     for _, r in rows.iterrows():
-        a, b = interval(r)
-        if "expected" in args:
-            e, tol = float(args["expected"]), float(args.get("tolerance_abs", 0.2))
-            statuses.append(_range_status(a, b, e - tol, e + tol))
-        elif "below" in args:
-            statuses.append(H if b < args["below"] else R if a >= args["below"] else I)
-        else:
-            statuses.append(H if a > args["above"] else R if b <= args["above"] else I)
+        status = _exponent_status(args, *interval(r))
+        repeats = [float(x) for x in (r.extra if isinstance(r.extra, dict) else {}).get("repeats", [])]
+        if repeats:                          # a timed exponent also needs every repeat's fit to agree
+            agree = all(_exponent_status(args, x, x) is status for x in repeats)
+            status = status if agree or status is I else I
+            notes.append(f"{label(r)}: per-repeat exponents {min(repeats):.2f}–{max(repeats):.2f} over "
+                         f"{len(repeats)} repeats" + ("" if agree else ", which disagree about the verdict"))
+        statuses.append(status)
     target = (f"{args['expected']} ± {args.get('tolerance_abs', 0.2)}" if "expected" in args
               else f"< {args['below']}" if "below" in args else f"> {args['above']}")
     evidence = f"{claim.quantity}: {_intervals(rows)}; claim read as exponent {target}"
+    if notes:
+        evidence += f"; {'; '.join(notes)} (an exponent verdict needs its interval and every repeat's fit to agree)"
     return verdict(claim, _held(claim, combine(statuses)), rows, float(rows.value.iloc[0]), evidence,
                    assumption=claim.args.get("rests_on", ""))
+
+
+def _exponent_status(args: dict, a: float, b: float) -> Status:
+    """An exponent interval [a, b] against `expected` ± tolerance_abs, `below` or `above` (see `scales`)."""
+    if "expected" in args:
+        e, tol = float(args["expected"]), float(args.get("tolerance_abs", 0.2))
+        return _range_status(a, b, e - tol, e + tol)
+    if "below" in args:
+        return H if b < args["below"] else R if a >= args["below"] else I
+    return H if a > args["above"] else R if b <= args["above"] else I
 
 
 # ---------------------------------------------------------------- internal consistency: no rows needed

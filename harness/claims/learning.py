@@ -13,8 +13,10 @@ number, an n and a test).
 * better_than: both sides are compared at the same `last` point (the largest value over both); with
   `missing_base_loses`, a base whose rows there are all untestable/failed (a learned position table that cannot
   read past its length) while the new side has numbers counts as a HOLDS, with the base's reason as evidence.
-  Otherwise Welch's t-test (unequal variances) between `args.new` and `args.base` seeds, and the 95% CI of
-  the improvement (base - new for a lower-is-better metric), relative to the base mean:
+  Otherwise the 95% CI of the improvement (base - new for a lower-is-better metric), relative to the base mean:
+  paired by seed when both sides ran the same seeds (the suites give every variant of a comparison the same
+  initialisation seed and batch order, so a paired t-test on the per-seed differences removes the noise they
+  share), else Welch's t-test (unequal variances) between `args.new` and `args.base` seeds:
   - default: HOLDS if the CI lies above 0, REFUTED if below 0, else INCONCLUSIVE;
   - stated = [lo, hi] ("1–2% better"): HOLDS if the CI lies above 0 and overlaps [lo, hi], REFUTED if the CI lies
     wholly below lo or wholly above hi, else INCONCLUSIVE;
@@ -40,9 +42,9 @@ H, R, I = Status.HOLDS, Status.REFUTED, Status.INCONCLUSIVE
 ALPHA = 0.05
 
 
-def seed_values(claim: Claim, frame: pd.DataFrame, where: dict) -> tuple[pd.DataFrame | None, np.ndarray | None,
+def seed_values(claim: Claim, frame: pd.DataFrame, where: dict) -> tuple[pd.DataFrame | None, pd.Series | None,
                                                                           Verdict | None]:
-    """The selected rows and one value per seed, or an UNTESTABLE verdict."""
+    """The selected rows and one value per seed (a Series indexed by seed), or an UNTESTABLE verdict."""
     if "step" in claim.args:
         where = {**where, "shape.step": claim.args["step"]}
     if claim.args.get("last") and where.get(claim.args["last"]) is None:
@@ -52,9 +54,9 @@ def seed_values(claim: Claim, frame: pd.DataFrame, where: dict) -> tuple[pd.Data
         return None, None, missing
     seeds = column(rows, "seed")
     if seeds.notna().any():
-        values = rows.value.groupby(seeds.fillna(-1)).mean().to_numpy(dtype=float)
+        values = rows.value.astype(float).groupby(seeds.fillna(-1).to_numpy()).mean()
     else:
-        values = rows.value.to_numpy(dtype=float)
+        values = pd.Series(rows.value.to_numpy(dtype=float), index=[f"row {i}" for i in rows.index])
     return rows, values, None
 
 
@@ -90,9 +92,10 @@ def _one_sample(values: np.ndarray, threshold: float) -> tuple[Status, str]:
 
 @register_check("loss_below", needs_args=("where",), needs_one_of=("reference", "threshold"))
 def loss_below(claim: Claim, frame: pd.DataFrame) -> Verdict:
-    rows, values, missing = seed_values(claim, frame, claim.args["where"])
+    rows, seeds, missing = seed_values(claim, frame, claim.args["where"])
     if missing:
         return missing
+    values = seeds.to_numpy()
     if "reference" in claim.args:
         ref_rows, ref_missing = ok_rows(claim, frame, claim.args["reference"])
         if ref_missing:
@@ -123,16 +126,38 @@ def improvement_ci(new: np.ndarray, base: np.ndarray, lower_is_better: bool) -> 
     return diff / scale, lo / scale, hi / scale, float(res.pvalue)
 
 
+def paired_improvement_ci(new: np.ndarray, base: np.ndarray,
+                          lower_is_better: bool) -> tuple[float, float, float, float]:
+    """As `improvement_ci`, for seeds paired across the sides (same initialisation seed and batch order): a
+    one-sample t-test of the per-seed improvements, which removes the noise the two sides share."""
+    sign = 1.0 if lower_is_better else -1.0
+    gains, scale = sign * (base - new), abs(base.mean())
+    if gains.std(ddof=1) == 0:
+        return gains.mean() / scale, gains.mean() / scale, gains.mean() / scale, 0.0 if gains.mean() else 1.0
+    res = stats.ttest_1samp(gains, 0.0)
+    ci = res.confidence_interval(1 - ALPHA)
+    return gains.mean() / scale, ci.low / scale, ci.high / scale, float(res.pvalue)
+
+
+def paired(new: pd.Series, base: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both sides' values on their common seeds, when every seed of either side is on both (and >= 2), else None."""
+    common = [s for s in new.index if s in set(base.index)]
+    if len(common) < 2 or len(common) != len(new) or len(common) != len(base) or isinstance(common[0], str):
+        return None
+    return new.loc[common].to_numpy(), base.loc[common].to_numpy()
+
+
 @register_check("better_than", needs_args=("where", "new", "base"))
 def better_than(claim: Claim, frame: pd.DataFrame) -> Verdict:
     args = claim.args
     sides = [{**args["where"], **args["new"]}, {**args["where"], **args["base"]}]
     if args.get("last"):
         sides = [{**w, **last_point(claim, frame, sides)} for w in sides]
-    new_rows, new, missing = seed_values(claim, frame, sides[0])
+    new_rows, new_seeds, missing = seed_values(claim, frame, sides[0])
     if missing:
         return missing
-    base_rows, base, missing = seed_values(claim, frame, sides[1])
+    new = new_seeds.to_numpy()
+    base_rows, base_seeds, missing = seed_values(claim, frame, sides[1])
     if missing:
         lost = select(frame, sides[1])
         if args.get("missing_base_loses") and len(lost) and (lost.status != "ok").all():
@@ -140,6 +165,7 @@ def better_than(claim: Claim, frame: pd.DataFrame) -> Verdict:
                            f"{claim.quantity}: new {_mean_sd(new)}; the base cannot be evaluated there "
                            f"({lost.reason.iloc[0]})", assumption=args.get("rests_on", ""))
         return missing
+    base, pairs = base_seeds.to_numpy(), paired(new_seeds, base_seeds)
     rows = pd.concat([new_rows, base_rows])
     metric = args["where"].get("metric", "")
     lower = not args.get("higher_is_better", bool(METRICS[metric].higher_is_better) if metric in METRICS else False)
@@ -148,7 +174,13 @@ def better_than(claim: Claim, frame: pd.DataFrame) -> Verdict:
     if len(new) < 2 or len(base) < 2:
         return verdict(claim, I, rows, float(new.mean()), f"{head}; needs at least two seeds per side; "
                                                           f"{detectable_note(float('inf'), 1.0, seeds)}")
-    rel, lo, hi, p = improvement_ci(new, base, lower)
+    if pairs:
+        rel, lo, hi, p = paired_improvement_ci(*pairs, lower)
+        test, detectable = f"paired t-test over {len(pairs[0])} seeds p={p:.2g}", \
+            detectable_one_sample(pairs[1] - pairs[0])
+    else:
+        rel, lo, hi, p = improvement_ci(new, base, lower)
+        test, detectable = f"Welch p={p:.2g}", detectable_two_sample(new, base)
     if args.get("mode") == "not_worse":
         m = float(args.get("margin", 0.01))
         status, rule = (H if lo > -m else R if hi < -m else I), f"not worse by more than {m:.1%}"
@@ -158,6 +190,6 @@ def better_than(claim: Claim, frame: pd.DataFrame) -> Verdict:
         rule = f"improvement within {a:.1%}–{b:.1%}"
     else:
         status, rule = (H if lo > 0 else R if hi < 0 else I), "improvement > 0"
-    evidence = (f"{head}; relative improvement {rel:+.2%} (95% CI {lo:+.2%} to {hi:+.2%}, Welch p={p:.2g}); "
-                f"claim read as {rule}; {detectable_note(detectable_two_sample(new, base), base.mean(), seeds)}")
+    evidence = (f"{head}; relative improvement {rel:+.2%} (95% CI {lo:+.2%} to {hi:+.2%}, {test}); "
+                f"claim read as {rule}; {detectable_note(detectable, base.mean(), seeds)}")
     return verdict(claim, status, rows, rel, evidence, assumption=args.get("rests_on", ""), unit="ratio")

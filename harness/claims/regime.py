@@ -2,7 +2,8 @@
 `where_measured`, the scope of a set of rows (device, dtype, threads, the range of every shape column).
 
 `args.regime = { "shape.T" = ">=2048", "shape.D" = ">=8192", device = "cuda" }`: each key is a row column as the
-row selection reads it (`shape.T`, `config.params`, `device`), or a product of such columns (`"shape.B*shape.T"`);
+row selection reads it (`shape.T`, `config.params`, `device`), or a product or quotient of such columns
+(`"shape.B*shape.T"`, `"extra.cache_read/extra.weights"`: the KV cache dominates what a decode step reads);
 each condition is a comparison with a number (">=2048", "<1e6", "==1") or a wanted value (a string, a number or a
 list of them). Rows that a claim selects but that lie outside its regime are never judged against it: when none of
 them lies inside, the claim is "inconclusive" (the run did not reach the regime; a larger profile might) or, when
@@ -42,10 +43,14 @@ def regime_problem(regime: Any) -> str:
 
 
 def _values(frame: pd.DataFrame, key: str) -> pd.Series:
-    parts = key.split("*")
-    out = pd.to_numeric(column(frame, parts[0]), errors="coerce") if len(parts) > 1 else column(frame, key)
-    for part in parts[1:]:
-        out = out * pd.to_numeric(column(frame, part), errors="coerce")
+    """The column `key` names, or the product / quotient of the numeric columns it names ("a*b", "a/b")."""
+    parts = re.split(r"([*/])", key)
+    if len(parts) == 1:
+        return column(frame, key)
+    out = pd.to_numeric(column(frame, parts[0]), errors="coerce")
+    for op, part in zip(parts[1::2], parts[2::2]):
+        other = pd.to_numeric(column(frame, part), errors="coerce")
+        out = out * other if op == "*" else out / other.where(other != 0)
     return out
 
 
@@ -80,7 +85,8 @@ def inside(frame: pd.DataFrame, regime: dict[str, Any]) -> pd.Series:
 def describe_regime(regime: dict[str, Any]) -> str:
     parts = []
     for key, condition in regime.items():
-        name = "·".join(k.split(".", 1)[-1] for k in key.split("*"))
+        name = "".join(k.split(".", 1)[-1] if k not in "*/" else {"*": "·", "/": "/"}[k]
+                       for k in re.split(r"([*/])", key))
         match = COMPARISON.match(condition) if isinstance(condition, str) else None
         if match:
             parts.append(f"{name} {SYMBOLS[match.group(1)]} {format_value(float(match.group(2)))}")

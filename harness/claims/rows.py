@@ -53,10 +53,11 @@ def needs_rows(claim: Claim, reason: str) -> Verdict:
     return Verdict(claim=claim, status=Status.UNTESTABLE, evidence=reason)
 
 
-def ok_rows(claim: Claim, frame: pd.DataFrame | None,
-            where: dict[str, Any]) -> tuple[pd.DataFrame | None, Verdict | None]:
+def ok_rows(claim: Claim, frame: pd.DataFrame | None, where: dict[str, Any],
+            in_regime: bool = True) -> tuple[pd.DataFrame | None, Verdict | None]:
     """(the ok rows, None), or (None, an UNTESTABLE verdict naming the suite and metric that would answer). Rows
-    outside the claim's `args.regime` are dropped; when none is left, (None, the verdict saying so)."""
+    outside the claim's `args.regime` are dropped (unless `in_regime` is False); when none is left, (None, the
+    verdict saying so)."""
     suite = where.get("suite") or "/".join(claim.suites) or "(any suite)"
     wanted = f"suite {suite}, metric {where.get('metric', '(any)')}"
     if frame is None or frame.empty or "status" not in frame.columns:
@@ -72,7 +73,7 @@ def ok_rows(claim: Claim, frame: pd.DataFrame | None,
     if "stat" not in where and ok.stat.nunique() > 1:
         best = next(s for s in STAT_PREFERENCE + tuple(ok.stat.unique()) if s in set(ok.stat))
         ok = ok[ok.stat == best]
-    return within_regime(claim, frame, ok)
+    return within_regime(claim, frame, ok) if in_regime else (ok, None)
 
 
 def label(row: Any) -> str:
@@ -137,13 +138,14 @@ def verdict(claim: Claim, status: Status, rows: pd.DataFrame, value: Any, eviden
 def ratio_rows(claim: Claim, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, Verdict | None]:
     """Rows holding the ratio: `args.where` selects ratio rows (speedup, kv_reduction...), or `args.num` and
     `args.den` select two row sets paired on their shape columns, arch, dtype and device; the ratio's interval is
-    then the worst/best case (num.q1/den.q3 .. num.q3/den.q1), e.g. num = base latency, den = new latency."""
+    then the worst/best case (num.q1/den.q3 .. num.q3/den.q1), e.g. num = base latency, den = new latency. The
+    claim's regime is read on the num rows (the baseline: "where MHA's cache dominates its step")."""
     if "where" in claim.args:
         return ok_rows(claim, frame, claim.args["where"])
     num, missing = ok_rows(claim, frame, claim.args["num"])
     if missing:
         return None, missing
-    den, missing = ok_rows(claim, frame, claim.args["den"])
+    den, missing = ok_rows(claim, frame, claim.args["den"], in_regime=False)
     if missing:
         return None, missing
     keys = [c for c in num.columns if c.startswith("shape.") and num[c].notna().any()] + ["arch", "dtype", "device"]
@@ -165,15 +167,30 @@ def ratio_rows(claim: Claim, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, 
 
 def fit_exponent(rows: pd.DataFrame, against: str) -> pd.DataFrame:
     """One exponent row per (case, arch) group: `harness.measure.timing.fit_loglog` of value against the column
-    `against` over the group's rows (three points or more), its 95% t-interval in q1/q3."""
+    `against` over the group's rows (three points or more), its 95% t-interval in q1/q3. When every row of a group
+    carries the same number (>= 2) of repeats (`extra.repeats`), the exponent is also fitted per repeat, in the
+    result's `extra.repeats`: the run-to-run spread of the exponent."""
     out = []
     for (case, arch), group in rows.groupby(["case", "arch"], sort=False):
+        xs = group[against].astype(float)
         try:
-            fit = fit_loglog(group[against].astype(float), group.value.astype(float))
+            fit = fit_loglog(xs, group.value.astype(float))
+            per_repeat = [fit_loglog(xs, ys).slope for ys in _repeat_series(group)]
         except ArchbenchError as err:
             raise ArchbenchError(f"{case}: {err}") from None
         out.append({"index": group.index[0], "case": case, "arch": arch, "value": fit.slope, "q1": fit.ci_low,
-                    "q3": fit.ci_high, "unit": "exponent", "n": fit.n, "extra": {}, "config": {},
+                    "q3": fit.ci_high, "unit": "exponent", "n": fit.n,
+                    "extra": {"repeats": per_repeat} if per_repeat else {}, "config": {},
                     "method": f"log-log least squares of {group.metric.iloc[0]} vs {against} over "
                               f"{sorted(group[against].tolist())}", "rows": tuple(int(i) for i in group.index)})
     return pd.DataFrame(out).set_index("index")
+
+
+def _repeat_series(group: pd.DataFrame) -> list[list[float]]:
+    """The group's values repeat by repeat (repeat i of every row), or [] unless every row has k >= 2 repeats."""
+    extras = [e if isinstance(e, dict) else {} for e in group.get("extra", pd.Series([{}] * len(group)))]
+    repeats = [list(e.get("repeats") or []) for e in extras]
+    k = len(repeats[0]) if repeats else 0
+    if k < 2 or any(len(r) != k for r in repeats):
+        return []
+    return [[float(r[i]) for r in repeats] for i in range(k)]

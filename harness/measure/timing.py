@@ -125,7 +125,8 @@ def time_steps(prepare: Callable[[], object], step: Callable[[object, int], obje
                device: str = "cpu", threads: int | None = None, warmup: int = 1) -> Timing:
     """Seconds per call of `step(state, i)` (i = 0..steps-1) for work that changes its state, such as decoding
     token by token into a cache: each repeat starts from a fresh `state = prepare()` (untimed), then times the
-    `steps` calls together; a sample is that loop's time / steps. `warmup` whole repeats are discarded first.
+    `steps` calls together; a sample is that loop's time / steps, and the samples are the repeats (the run-to-run
+    spread). `warmup` whole repeats are discarded first.
     CPU: time.perf_counter at `threads` threads; CUDA: the device is synchronised before the clock starts and
     after the last step, so the sample covers the kernels the loop launched."""
     cuda = device.startswith("cuda")
@@ -150,9 +151,10 @@ def time_steps(prepare: Callable[[], object], step: Callable[[object, int], obje
     finally:
         torch.set_num_threads(previous)
     clock = "time.perf_counter" + (" between torch.cuda.synchronize calls" if cuda else "")
-    return summarize(samples, method=f"{clock} over {steps} steps × {repeats} repeats, each from a fresh "
-                                     f"untimed state ({warmup} warm-up repeat(s) discarded)",
-                     device=device, threads=threads)
+    timing = summarize(samples, method=f"{clock} over {steps} steps × {repeats} repeats, each from a fresh "
+                                        f"untimed state ({warmup} warm-up repeat(s) discarded)",
+                       device=device, threads=threads)
+    return replace(timing, repeats=timing.samples)      # each sample is a whole repeat: the run-to-run spread
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,9 +216,10 @@ def ratio_ci(a_samples: Sequence[float], b_samples: Sequence[float], *, level: f
 
 
 # ---------------------------------------------------------------- timing several variants fairly
-def timed(fn, ctx, min_run_time: float, samples: int = 8) -> Timing:
-    """time_fn after two warm-up calls, the second timed to stretch the run (up to 5x) to about `samples` samples."""
-    return interleaved({"": fn}, ctx, min_run_time, rounds=1, samples=samples)[""]
+def timed(fn, ctx, min_run_time: float, samples: int = 8, rounds: int = 4) -> Timing:
+    """One fn timed as `interleaved` times several: two warm-up calls (the second sets the run time, up to 5x
+    min_run_time, for about `samples` samples), then `rounds` rounds; each round's median is a repeat."""
+    return interleaved({"": fn}, ctx, min_run_time, rounds=rounds, samples=samples)[""]
 
 
 def interleaved(fns: dict, ctx, min_run_time: float, rounds: int = 4, samples: int = 8) -> dict[str, Timing]:

@@ -1,8 +1,8 @@
-"""RMSNorm against its formula and torch's own kernel; LayerNorm is torch's."""
+"""RMSNorm against its formula and torch's kernel; the eager composite LayerNorm against torch's kernel."""
 import torch
 
 from archs.components import build_norm, norm_params
-from archs.components.norms import RMSNorm
+from archs.components.norms import CompositeLayerNorm, RMSNorm
 
 
 def test_rmsnorm_equals_the_documented_formula():
@@ -37,3 +37,16 @@ def test_rmsnorm_normalises_bf16_inputs_in_fp32_like_llama():
 def test_norm_parameter_counts():
     assert norm_params("rms", 768) == sum(p.numel() for p in build_norm("rms", 768).parameters()) == 768
     assert norm_params("layer", 768) == sum(p.numel() for p in build_norm("layer", 768).parameters()) == 1536
+
+
+def test_composite_layernorm_equals_torch_layer_norm():
+    """The eager composite (the equal-effort counterpart of RMSNorm) against torch's fused kernel, affine included."""
+    torch.manual_seed(0)
+    x = 3 * torch.randn(4, 7, 96) + 1.5
+    composite = CompositeLayerNorm(96, eps=1e-6)
+    with torch.no_grad():
+        composite.weight.normal_()
+        composite.bias.normal_()
+    expected = torch.nn.functional.layer_norm(x, (96,), composite.weight, composite.bias, 1e-6)
+    torch.testing.assert_close(composite(x), expected, rtol=1e-5, atol=1e-5)
+    assert sum(p.numel() for p in composite.parameters()) == 2 * 96

@@ -188,6 +188,35 @@ def test_a_product_of_shape_columns_bounds_a_regime(tmp_path):
     assert v.status is H and "B=32" in v.scope
 
 
+def test_a_quotient_regime_reads_the_baseline_side_only(tmp_path):
+    """'Where MHA's KV cache dominates its step': cache / weights >= 1 on the num (MHA) rows; the GQA rows of the
+    same shapes are paired whatever their own quotient (their cache is 4x smaller)."""
+    def row(case, T, t, cache):
+        return dict(case=case, metric="latency_decode_s", unit="s", shape={"B": 1, "T": T}, value=t,
+                    extra={"repeats": [t, t], "cache_read": cache, "weights": 100})
+    rows = [row("mha", 64, 1.0, 50), row("gqa", 64, 1.0, 12), row("mha", 4096, 4.0, 400), row("gqa", 4096, 1.5, 100)]
+    c = claim("ratio_at_least", 2.0, num={"case": "mha"}, den={"case": "gqa"},
+              regime={"extra.cache_read/extra.weights": ">=1"})
+    v = judge(c, frame_of(tmp_path, *rows))
+    assert v.status is H and "T=4,096" in v.scope and "T 64" not in v.scope
+    assert judge(claim("ratio_at_least", 2.0, num={"case": "mha"}, den={"case": "gqa"}),
+                 frame_of(tmp_path / "all", *rows)).status is I           # the weight-bound shape disagrees
+
+
+def test_an_exponent_fitted_from_timed_rows_needs_every_repeat_to_agree(tmp_path):
+    """args.fit fits the slope of the medians and of each repeat; a repeat whose slope crosses the bound makes
+    the verdict inconclusive, and the evidence gives the per-repeat range."""
+    def sweep(repeat_slopes):
+        return [dict(case="swa", metric="latency_fwd_s", unit="s", measure="forward_banded",
+                     shape={"B": 1, "T": T}, value=float(T), q1=float(T), q3=float(T),
+                     extra={"repeats": [float(T) ** e for e in repeat_slopes]}) for T in (2048, 4096, 8192, 16384)]
+    c = claim("scales", where={"measure": "forward_banded"}, fit="shape.T", below=1.2)
+    steady = judge(c, frame_of(tmp_path / "steady", *sweep([1.0, 1.02, 0.98])))
+    assert steady.status is H and "per-repeat exponents 0.98–1.02 over 3 repeats" in steady.evidence
+    shaky = judge(c, frame_of(tmp_path / "shaky", *sweep([1.0, 1.3, 0.9])))
+    assert shaky.status is I and "disagree" in shaky.evidence
+
+
 # ---------------------------------------------------------------- noise you can see
 @pytest.mark.parametrize("repeats, expected, said", [
     ([1.58, 1.60, 1.62, 1.61], H, "stable"),
@@ -220,18 +249,29 @@ def test_timings_record_one_value_per_repeat_and_speedups_one_ratio_per_round():
     assert speedup_fields(base, new, "b", "n")["extra"]["repeats"] == pytest.approx([2.0, 2.0])
 
 
-def losses(case, values):
+def losses(case, values, first_seed=0):
     return [dict(case=case, metric="val_loss", unit="nats", stat="exact", shape={"step": 100, "seed": s}, value=v)
-            for s, v in enumerate(values)]
+            for s, v in enumerate(values, start=first_seed)]
 
 
 def test_learning_verdicts_state_the_smallest_effect_they_could_detect(tmp_path):
-    f = frame_of(tmp_path, *losses("new", [2.00, 2.02, 1.98]), *losses("base", [2.01, 2.03, 1.99]))
+    """Unpaired seeds (new ran seeds 0-2, base 10-12): Welch's test, too little data to call a 0.5% gain."""
+    f = frame_of(tmp_path, *losses("new", [2.00, 2.02, 1.98]), *losses("base", [2.01, 2.03, 1.99], first_seed=10))
     v = judge(claim("better_than", where={"metric": "val_loss"}, new={"case": "new"}, base={"case": "base"}), f)
-    assert v.status is I and "smallest effect detectable with 3 and 3 seeds" in v.evidence
+    assert v.status is I and "Welch" in v.evidence and "smallest effect detectable with 3 and 3 seeds" in v.evidence
     one = judge(claim("better_than", where={"metric": "val_loss"}, new={"case": "new"}, base={"case": "base"}),
                 frame_of(tmp_path / "one", *losses("new", [2.0]), *losses("base", [2.1])))
     assert "no effect is detectable" in one.evidence
+
+
+def test_seeds_paired_across_variants_are_compared_by_a_paired_test(tmp_path):
+    """The same three seeds on both sides (same initialisation seed and batch order): the seed-to-seed swing of
+    ±1% is shared, the 0.5% gain is not, so the paired test calls what Welch's cannot."""
+    new, base = [2.000, 2.0195, 1.9805], [2.010, 2.030, 1.990]
+    v = judge(claim("better_than", where={"metric": "val_loss"}, new={"case": "new"}, base={"case": "base"}),
+              frame_of(tmp_path, *losses("new", new), *losses("base", base)))
+    assert v.status is H and "paired t-test over 3 seeds" in v.evidence
+    assert "smallest effect detectable" in v.evidence
 
 
 # ---------------------------------------------------------------- scope
