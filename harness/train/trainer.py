@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,9 +36,9 @@ from typing import Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from harness.errors import ArchbenchError, ConfigError
+from harness.progress import progress_bar
 from harness.train.evaluation import EVAL_SEED, autocast, evaluate, position_losses
 
 __all__ = ["TrainConfig", "TrainSummary", "train", "evaluate", "position_losses", "lr_at", "seed_everything",
@@ -69,7 +68,7 @@ class TrainConfig:
     bf16_autocast_on_gpu: bool = True
     checkpoint_every: int = 0                    # 0: no periodic checkpoints
     checkpoint_path: str | None = None
-    progress: bool | None = None                 # None: a tqdm bar when stderr is a TTY
+    progress: bool | None = None                 # None: a tqdm bar when stderr is a TTY (harness.progress)
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "block_size", "eval_batches"):
@@ -197,8 +196,7 @@ def train(model: torch.nn.Module, dataset, cfg: TrainConfig, on_record: Callable
         records.append({"split": "val", **base(step), "val_loss": loss})
         emit(dict(records[-1]))
 
-    show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
-    bar = tqdm(total=cfg.steps, initial=start, disable=not show, file=sys.stderr, dynamic_ncols=True)
+    bar = progress_bar(cfg.steps, "train", unit="step", initial=start, asked=cfg.progress, nested=True)
     step = start
     try:
         for step in range(start + 1, end + 1):
