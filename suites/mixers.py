@@ -59,7 +59,7 @@ SIZES = PerProfile(
     smoke=Sizes(dim=32, heads=2, T=(32, 64, 128), contexts=(8, 16, 32), op_T=(40,),
                 train_T=(64, 128, 256), swa_T=(2048, 3072, 4096), min_run_time=0.002),
     quick=Sizes(dim=256, heads=4, T=(256, 512, 1024, 2048), contexts=(128, 512, 2048), op_T=(1024, 4096),
-                train_T=(512, 1024, 2048, 4096), swa_T=(2048, 4096, 8192, 16384), min_run_time=0.1),
+                train_T=(512, 1024, 2048, 4096), swa_T=(2048, 4096, 6144, 8192), min_run_time=0.1),
     standard=Sizes(dim=1024, heads=16, T=(512, 1024, 2048, 4096, 8192, 16384), contexts=(512, 2048, 8192, 16384),
                    op_T=(1024, 4096), train_T=(1024, 2048, 4096, 8192, 16384), swa_T=(2048, 4096, 8192, 16384),
                    min_run_time=0.3),
