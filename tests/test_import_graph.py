@@ -27,6 +27,10 @@ LAZY = {
     ("archbench.cli", "suites.loss_curves"),
     # the claims and the report's inputs (suites, MVP pages) load every suite: only when a command judges or renders
     ("archbench.cli", "archbench.report_inputs"),
+    # `archbench check`: document folders' models and the suites their claims name
+    ("archbench.cli", "archbench.check"),
+    # `archbench list`: the registries of architectures and suites, loaded only to list them
+    ("archbench.cli", "archbench.listing"),
 }
 
 
