@@ -1,14 +1,16 @@
 """Token mixers against sequence length: Gated DeltaNet (chunked, linear in T; document 000's linear attention)
-vs softmax attention (SDPA, causal) vs sliding-window attention (window 256, as the model code runs it).
+vs softmax attention (SDPA, causal; and as eager ops, `attention_eager`, the equal-effort counterpart of the eager
+chunked GDN) vs sliding-window attention (window 256, as the model code runs it).
 
 Method. One layer of each at the profile's width (SIZES; quick: dim 256, 4 heads of 64; B=1), run dtype and device,
-forward under no_grad. For each T: peak memory of one call (harness.measure.memory.peak_memory) and median time, the three
+forward under no_grad. For each T: peak memory of one call (harness.measure.memory.peak_memory) and median time, the four
 cases timed in alternating rounds of time_fn with samples pooled (harness.measure.fields.interleaved). scaling_exponent rows:
 log-log least-squares slope of time (and of memory) against T per case, 95% CI in q1/q3. Decode: one token after a
 cache of `context` tokens, every call from a shallow copy of the same cache (GDN's state is fixed-size, attention's
-cache grows), with its exponent against the context. crossover_T: where GDN's forward becomes faster than SDPA's,
-interpolated linearly in log T on log(time ratio) between measured points; without a sign change in range the row
-is untestable and extra.extrapolated_T is where the two fitted power laws cross (an extrapolation).
+cache grows), with its exponent against the context. crossover_T: where GDN's forward becomes faster than SDPA's
+(gdn_vs_sdpa) and than eager attention's (gdn_vs_attention_eager), interpolated linearly in log T on log(time
+ratio) between measured points; without a sign change in range the row is untestable and extra.extrapolated_T is
+where the two fitted power laws cross (an extrapolation).
 Sliding window (archs.components.attention) uses SDPA with a dense [T, T] mask below T = 8·window and blocks of
 2·window keys (O(T·window)) from there on, whichever measured faster on CPU; the fitted exponent over a sweep that
 crosses 8·window mixes the two paths, so a second sweep (swa_T, measure forward_banded, 4 interleaved rounds each
@@ -40,6 +42,11 @@ from harness.measure.gates import error_row, rel_err
 from harness.measure.timing import fit_loglog, interleaved, timed
 
 CASES = {"gdn": LayerSpec(mixer="gdn"), "sdpa": LayerSpec(), "swa": LayerSpec(window=256)}
+# the forward sweep adds softmax attention as eager ops (explicit softmax(QKᵀ)V): Gated DeltaNet's chunked form is
+# eager PyTorch too, so this pair compares the two ideas at equal effort; sdpa (a fused kernel) is the library level
+FORWARD_CASES = CASES | {"attention_eager": LayerSpec()}
+IMPLS = {"attention_eager": "math"}
+CROSSOVERS = {"gdn_vs_sdpa": "sdpa", "gdn_vs_attention_eager": "attention_eager"}
 TOL = 1e-4
 
 
@@ -74,7 +81,8 @@ def build(case: str, ctx: Context):
     s = SIZES[ctx.profile]
     cfg = DecoderConfig(vocab_size=256, dim=s.dim, n_layers=1, n_heads=s.heads, ffn_dim=4 * s.dim)
     torch.manual_seed(ctx.seed)
-    module = deltanet.GatedDeltaNet(cfg, CASES[case]) if case == "gdn" else Attention(cfg, CASES[case])
+    spec = FORWARD_CASES[case]
+    module = deltanet.GatedDeltaNet(cfg, spec) if case == "gdn" else Attention(cfg, spec, impl=IMPLS.get(case, "sdpa"))
     return module.eval().to(ctx.device, ctx.torch_dtype)
 
 
@@ -114,7 +122,7 @@ def fit_row(case: str, measure: str, xs, ys, what: str, **fields):
 
 def forward_rows(ctx: Context):
     s, failed = SIZES[ctx.profile], gate(ctx)["extra"]["failed"]
-    modules, points = {case: build(case, ctx) for case in CASES}, {case: {} for case in CASES}
+    modules, points = {case: build(case, ctx) for case in FORWARD_CASES}, {case: {} for case in FORWARD_CASES}
     for T in s.T:
         x = torch.randn(1, T, s.dim, device=ctx.device, dtype=ctx.torch_dtype)
         shape, fns = {"B": 1, "T": T, "D": s.dim}, {}
@@ -143,12 +151,14 @@ def forward_rows(ctx: Context):
         if p.get("time"):
             yield fit_row(case, "time_vs_T", *zip(*p["time"]), "median forward time")
             yield fit_row(case, "memory_vs_T", *zip(*p["mem"]), "peak forward memory")
-    yield crossover_row(*(dict(points[c].get("time", [])) for c in ("gdn", "sdpa")))
+    for name, attention in CROSSOVERS.items():
+        yield crossover_row(name, *(dict(points[c].get("time", [])) for c in ("gdn", attention)))
 
 
-def crossover_row(gdn: dict, sdpa: dict):
+def crossover_row(name: str, gdn: dict, sdpa: dict):
+    """Where GDN's forward time `gdn` {T: s} drops below softmax attention's `sdpa` (at one implementation level)."""
     Ts = [T for T in gdn if T in sdpa]
-    base = dict(case="gdn_vs_sdpa", measure="forward", metric="crossover_T", unit="tokens", stat="exact",
+    base = dict(case=name, measure="forward", metric="crossover_T", unit="tokens", stat="exact",
                 extra={"ratio_gdn_over_sdpa": {str(T): gdn[T] / sdpa[T] for T in Ts}},
                 method="first sign change of log(t_gdn / t_sdpa), linear in log T between measured points")
     if len(Ts) < 2:
