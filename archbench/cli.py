@@ -386,7 +386,21 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--context", type=positive_int, nargs="+", default=[2048, 8192, 32768, 131072])
     a.add_argument("--json", action="store_true", help="what analyze computes, as JSON")
     a.set_defaults(fn=cmd_analyze)
+    ck = sub.add_parser("check", help="judge document folders' claims and write their report (README: checking a "
+                                      "new document)")
+    ck.add_argument("paths", nargs="+", help="document folders (document.toml, readings.toml, claims*.toml, models/)")
+    ck.add_argument("--analytic", action="store_true", help="formulas only: no timing, no training (seconds)")
+    ck.add_argument("--profile", choices=PROFILES, default="quick")
+    ck.add_argument("--device", choices=("cpu", "cuda"), default=None)
+    ck.add_argument("--results", default=str(RESULTS_ROOT))
+    ck.add_argument("--out", default=str(REPORTS_ROOT))
+    ck.set_defaults(fn=cmd_check)
     return p
+
+
+def cmd_check(args) -> int:
+    from archbench.check import cmd_check as check  # lazy: the documents' models and every suite
+    return check(args)
 
 
 def main(argv: list[str] | None = None) -> int:
