@@ -38,11 +38,24 @@ def value_matches(value: Any, want: Any) -> bool:
 
 def select(frame: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
     """Rows of `frame` (any status) matching every entry of `where` (keys as `harness.store.columns.column`
-    reads them); a column the frame lacks matches nothing."""
-    mask = pd.Series(True, index=frame.index)
-    for key, want in where.items():
-        mask &= column(frame, key).map(lambda v, w=want: value_matches(v, w)).astype(bool)
-    return frame[mask]
+    reads them); a column the frame lacks matches nothing. Plain columns with plain wanted strings are matched
+    first, vectorised, so the per-value matching of the other keys runs on the few rows left."""
+    index = frame.index
+    for key, want in sorted(where.items(), key=lambda item: not _plain(frame, *item)):
+        if index.empty:
+            break
+        if _plain(frame, key, want):
+            keep = frame[key].loc[index].isin(want if isinstance(want, list) else [want])
+        else:
+            keep = column(frame.loc[index], key).map(lambda v, w=want: value_matches(v, w)).astype(bool)
+        index = index[keep.to_numpy()]
+    return frame.loc[index]
+
+
+def _plain(frame: pd.DataFrame, key: str, want: Any) -> bool:
+    """A frame column wanted equal to a string (or any of a list of strings), no pattern: `isin` decides it."""
+    wants = want if isinstance(want, list) else [want]
+    return key in frame.columns and all(isinstance(w, str) and not any(c in w for c in "*?[") for w in wants)
 
 
 def describe(where: dict[str, Any]) -> str:
@@ -131,8 +144,10 @@ def verdict(claim: Claim, status: Status, rows: pd.DataFrame, value: Any, eviden
     methods = "; ".join(dict.fromkeys(m for m in rows.get("method", pd.Series(dtype=str)) if m))
     if unit is None:
         unit = str(rows.unit.iloc[0]) if "unit" in rows.columns and len(rows) else ""
+    spans = [interval(r) for _, r in rows.iterrows()] if "value" in rows.columns else []
+    span = (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
     return Verdict(claim=claim, status=status, value=value, unit=unit, evidence=evidence, formula=methods,
-                   assumption=assumption, rows=row_ids(rows), details=details or [])
+                   assumption=assumption, rows=row_ids(rows), details=details or [], interval=span)
 
 
 def ratio_rows(claim: Claim, frame: pd.DataFrame) -> tuple[pd.DataFrame | None, Verdict | None]:
