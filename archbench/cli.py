@@ -328,6 +328,20 @@ def _config_from(target: str):
     return get_config(target)
 
 
+def cmd_compare_archs(args) -> int:
+    """The architectures-side-by-side page of presets or config.json files, from formulas (measured columns of
+    the runnable presets with --measure)."""
+    from archbench.compare_archs import column_label, compare_archs   # lazy: every architecture and suite
+    targets = [(column_label(target), _config_from(target)) for target in args.archs]
+    out = Path(args.out)
+    preflight.output_folders(None, out)
+    ctx = Context(run_id="", profile=args.profile, threads=torch.get_num_threads())
+    page, note = compare_archs(targets, out, measure=args.measure, ctx=ctx)
+    print(f"archbench compare-archs: {note}", file=sys.stderr)
+    print(page)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="archbench", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -373,6 +387,14 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--results", default=str(RESULTS_ROOT))
     ls.add_argument("--json", action="store_true", help="the records as JSON")
     ls.set_defaults(fn=cmd_list)
+    ca = sub.add_parser("compare-archs", help="architectures side by side (presets or config.json files): an HTML "
+                                                  "page from formulas, measured columns with --measure")
+    ca.add_argument("archs", nargs="+", metavar="ARCH", help="preset names or config.json files")
+    ca.add_argument("--measure", action="store_true",
+                    help="also run the throughput and memory suites for the runnable (tiny) presets among them")
+    ca.add_argument("--profile", choices=PROFILES, default="quick", help="sizes of the --measure run")
+    ca.add_argument("--out", default=str(REPORTS_ROOT / "compare-archs"))
+    ca.set_defaults(fn=cmd_compare_archs)
     ex = sub.add_parser("export", help="a run's rows and verdicts as tidy CSV (and Parquet with pyarrow)")
     ex.add_argument("run", nargs="?", default=None, help="run directory (default: the latest)")
     ex.add_argument("--out", default=None, help="folder for the files (default: <run>/export)")

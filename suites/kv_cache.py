@@ -27,7 +27,11 @@ SIZES = PerProfile(smoke=Sizes(T=8), quick=Sizes(T=48), standard=Sizes(T=128), f
 
 
 def analytic_rows(name: str, ctx: Context):
-    cfg = get_config(name)
+    yield from cache_rows(name, get_config(name))
+
+
+def cache_rows(name: str, cfg):
+    """The analytic rows of one config labelled `name` (also `archbench compare-archs`' decode-state columns)."""
     config = provenance(cfg)
     for T in CONTEXTS:
         parts = analytic.cache_bytes(cfg, 1, T, 2)

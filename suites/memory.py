@@ -28,7 +28,11 @@ SIZES = PerProfile(smoke=Sizes(T=16), quick=Sizes(T=128), standard=Sizes(T=512),
 
 
 def analytic_rows(name: str, ctx: Context):
-    cfg = get_config(name)
+    yield from memory_rows(name, get_config(name))
+
+
+def memory_rows(name: str, cfg):
+    """The analytic rows of one config labelled `name` (also `archbench compare-archs`' memory columns)."""
     total, config = analytic.params(cfg).total, provenance(cfg)
     for precision, width in analytic.PRECISIONS.items():
         yield dict(case=name, arch=name, config=config, measure="weights", metric="model_bytes", value=total * width,

@@ -31,6 +31,8 @@ LAZY = {
     ("archbench.cli", "archbench.check"),
     # `archbench list`: the registries of architectures and suites, loaded only to list them
     ("archbench.cli", "archbench.listing"),
+    # `archbench compare-archs`: the architectures' formulas and the suites' analytic rows
+    ("archbench.cli", "archbench.compare_archs"),
 }
 
 

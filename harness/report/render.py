@@ -30,8 +30,9 @@ from markupsafe import Markup
 
 from harness.errors import ArchbenchError
 from harness.report import plots
+from harness.report.archs_page import ARCHS_PAGE, arch_columns, write_archs_page
 from harness.report.suite_page import suite_context
-from harness.report.tables import Link, Table, suite_summary, to_csv
+from harness.report.tables import Link, Table, row_anchor, suite_summary, to_csv
 from harness.report.verdicts import doc_pages, environment_context, run_header, verdict_views
 from harness.store.results import RUN_INFO, ROWS, current_frame
 from harness.store.units import format_value
@@ -104,13 +105,14 @@ def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (),
     doc_ids = sorted({*doc_titles, *(v["doc"] for v in views), *(d for s in suites for d in s.docs)})
     pages = [p for src in extra_pages for p in ([src] if isinstance(src, Page) else src(frame))]
     for page in pages:
-        if slug(page.name) != page.name or page.name in ("index", "environment") or \
+        if slug(page.name) != page.name or page.name in ("index", "environment", "archs") or \
                 page.name.startswith(("doc_", "suite_")):
             raise ArchbenchError(f"report page name {page.name!r} is not a safe file name or is taken")
 
     nav = {"docs": [Link(d, f"doc_{slug(d)}.html") for d in doc_ids],
            "suites": [Link(s["name"], f"suite_{slug(s['name'])}.html") for s in summary],
-           "groups": _groups(pages)}
+           "groups": ([("Compare", [Link("Architectures", ARCHS_PAGE)])] if arch_columns(frame) else []) +
+           _groups(pages)}
     env = environment()
     out = out_root / run_dir.name
     out.mkdir(parents=True, exist_ok=True)
@@ -121,7 +123,10 @@ def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (),
         (out / name).write_text(html, encoding="utf-8")
 
     counts = {d: _count(v for v in views if v["doc"] == d) for d in doc_ids}
+    archs_page = write_archs_page(env, out, frame, common,
+                                  link=lambda suite, index: f"suite_{slug(suite)}.html#{row_anchor(index)}")
     write("index.html", "index.html.j2", views=views, counts=counts, titles=doc_titles, suites=summary,
+          archs_page=archs_page.name if archs_page else "",
           summary_svg=plots.verdict_summary(counts) if views else "", totals=_count(views))
     for doc in doc_pages(doc_ids, views, doc_titles, suites, slug):
         write(f"doc_{slug(doc['id'])}.html", "doc.html.j2", doc=doc, counts=counts[doc["id"]])
