@@ -10,8 +10,9 @@ so load drifting on a shared machine hits every variant alike. Variants:
   layernorm            torch.nn.LayerNorm (one fused ATen kernel)
   torch_rmsnorm        torch.nn.RMSNorm
   *_compiled     the same modules under torch.compile(dynamic=False) (standard/full; smoke and quick skip compiling)
-  rmsnorm_triton archs.ops.rmsnorm_triton, first checked against RMSNorm (relative RMSE of y, dx and dw at 64x768;
-                 in a TRITON_INTERPRET=1 subprocess when there is no CUDA), timed only on CUDA and only if it passes.
+  *_triton             archs.ops.norm_triton's fused RMSNorm and LayerNorm (one kernel source), each first checked
+                       against its eager reference (relative RMSE of y, dx and the parameters' gradients at 64x768;
+                       in a TRITON_INTERPRET=1 subprocess when there is no CUDA), timed only on CUDA and if it passes.
 Bytes are the minimum traffic (each activation read or written once, weights once: forward 2·T·D + P elements,
 backward 3·T·D + 2·P); bandwidth = bytes / median time, and its fraction of this machine's measured copy bandwidth.
 speedup rows: median(LayerNorm variant) / median(RMSNorm variant) with a 95% bootstrap CI (ratio_ci) in q1/q3,
@@ -28,13 +29,14 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
 
 from archs.components import norm_params
 from archs.components.norms import CompositeLayerNorm, RMSNorm
-from archs.ops import rmsnorm_triton
+from archs.ops import norm_triton
 from harness.errors import one_line
 from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, speedup_fields, timing_fields
 from harness.measure.gates import error_row, rel_err
@@ -59,6 +61,8 @@ class Pairing:
 SPEEDUPS = {
     "rmsnorm_vs_layernorm_eager": Pairing("layernorm_composite", "rmsnorm", "eager composites of both", True),
     "rmsnorm_vs_layernorm_compiled": Pairing("layernorm_compiled", "rmsnorm_compiled", "torch.compile of both", True),
+    "rmsnorm_vs_layernorm_triton": Pairing("layernorm_triton", "rmsnorm_triton", "fused Triton kernels of both "
+                                           "(one kernel source, archs.ops.norm_triton)", True),
     "rmsnorm_vs_layernorm_library": Pairing("layernorm", "torch_rmsnorm", "torch.nn modules of both (the library "
                                             "kernels users get)", False),
     "rmsnorm_eager_vs_layernorm_library": Pairing("layernorm", "rmsnorm", "unequal: eager RMSNorm vs torch's fused "
@@ -89,23 +93,41 @@ def min_bytes(T: int, D: int, P: int, elem: int, backward: bool) -> int:
     return (2 * T * D + P) * elem + ((3 * T * D + 2 * P) * elem if backward else 0)
 
 
-_SCRIPT = ("import sys, torch\nfrom archs.ops.rmsnorm_triton import available, triton_rms_norm\n"
-           "ok, how = available(); assert ok, how\nc = torch.load(sys.argv[1])\n"
-           "x, w = c['x'].requires_grad_(True), c['w'].requires_grad_(True)\n"
-           "y = triton_rms_norm(x, w, c['eps']); y.backward(c['dy'])\n"
-           "torch.save((y.detach(), x.grad, w.grad), sys.argv[2])\n")
+@dataclass(frozen=True)
+class Fused:
+    """A Triton kernel module of archs.ops.norm_triton and the eager module it must equal before it is timed."""
+    kernel: str
+    reference: Callable[[int], nn.Module]
+    name: str
 
 
-def _triton_outputs(x, w, dy):
-    """(y, dx, dw) of the Triton kernel: in-process for CUDA tensors (or if this process interprets Triton), else
-    in a fresh TRITON_INTERPRET=1 subprocess (the interpreter is chosen when the kernel module is imported)."""
-    if x.is_cuda or rmsnorm_triton.INTERPRETED:
-        xg, wg = x.clone().requires_grad_(True), w.clone().requires_grad_(True)
-        y = rmsnorm_triton.triton_rms_norm(xg, wg, EPS)
-        y.backward(dy)
-        return y.detach(), xg.grad, wg.grad
+FUSED = {"rmsnorm_triton": Fused("TritonRMSNorm", lambda d: RMSNorm(d, EPS), "Triton RMSNorm"),
+         "layernorm_triton": Fused("TritonLayerNorm", lambda d: nn.LayerNorm(d, eps=EPS), "Triton LayerNorm")}
+_SCRIPT = ("import sys, torch\nfrom suites.norms import fused_outputs\nc = torch.load(sys.argv[1])\n"
+           "torch.save(fused_outputs(c['kernel'], c['state'], c['x'], c['dy']), sys.argv[2])\n")
+
+
+def fused_outputs(kernel: str, state: dict, x: torch.Tensor, dy: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(y, dx, grads of the parameters) of Triton module `kernel` holding `state`, in this process."""
+    ok, how = norm_triton.available()
+    if not ok:
+        raise RuntimeError(how)
+    module = getattr(norm_triton, kernel)(x.shape[-1], EPS).to(x.device, x.dtype)
+    module.load_state_dict(state)
+    xg = x.clone().requires_grad_(True)
+    y = module(xg)
+    y.backward(dy)
+    return (y.detach(), xg.grad, *(p.grad for p in module.parameters()))
+
+
+def _triton_outputs(kernel: str, state: dict, x, dy):
+    """`fused_outputs` in-process for CUDA tensors (or if this process interprets Triton), else in a fresh
+    TRITON_INTERPRET=1 subprocess (the interpreter is chosen when the kernel module is imported)."""
+    if x.is_cuda or norm_triton.INTERPRETED:
+        return fused_outputs(kernel, state, x, dy)
     with tempfile.TemporaryDirectory() as tmp:
-        torch.save({"x": x.cpu(), "w": w.cpu(), "dy": dy.cpu(), "eps": EPS}, f"{tmp}/in.pt")
+        torch.save({"kernel": kernel, "state": {k: v.cpu() for k, v in state.items()}, "x": x.cpu(),
+                    "dy": dy.cpu()}, f"{tmp}/in.pt")
         done = subprocess.run([sys.executable, "-c", _SCRIPT, f"{tmp}/in.pt", f"{tmp}/out.pt"], capture_output=True,
                               text=True, env=os.environ | {"TRITON_INTERPRET": "1"}, timeout=300,
                               cwd=Path(__file__).resolve().parents[1])
@@ -115,38 +137,42 @@ def _triton_outputs(x, w, dy):
 
 
 @lru_cache(maxsize=None)
-def triton_gate(device: str, dtype: torch.dtype) -> dict:
-    """The kernel's rel_error row against RMSNorm (max relative RMSE of y, dx, dw), or an untestable row."""
-    g, what = torch.Generator().manual_seed(0), "Triton RMSNorm != RMSNorm"
+def triton_gate(case: str, device: str, dtype: torch.dtype) -> dict:
+    """The kernel's rel_error row against its eager reference (max relative RMSE of y, dx and the parameters'
+    gradients), or an untestable row."""
+    fused, g = FUSED[case], torch.Generator().manual_seed(0)
     x, dy = (torch.randn(CHECK_SHAPE, generator=g).to(device, dtype) for _ in range(2))
-    w = (1 + 0.5 * torch.randn(CHECK_SHAPE[1], generator=g)).to(device, dtype)
-    ref = RMSNorm(CHECK_SHAPE[1], EPS).to(device, dtype)
-    ref.weight.data.copy_(w)
+    ref = fused.reference(CHECK_SHAPE[1]).to(device, dtype)
+    with torch.no_grad():                   # parameters away from their init, so a kernel ignoring one fails
+        for p in ref.parameters():
+            p.add_(0.5 * torch.randn(p.shape, generator=g).to(device, dtype))
     xr = x.clone().requires_grad_(True)
     y_ref = ref(xr)
-    refs = (y_ref.detach(), *torch.autograd.grad(y_ref, (xr, ref.weight), dy))
-    base = dict(case="rmsnorm_triton", measure="correctness", shape=dict(zip("TD", CHECK_SHAPE)),
-                method="max relative RMSE of y, dx, dw vs archs RMSNorm (float64 difference)")
+    refs = (y_ref.detach(), *torch.autograd.grad(y_ref, (xr, *ref.parameters()), dy))
+    base = dict(case=case, measure="correctness", shape=dict(zip("TD", CHECK_SHAPE)),
+                method=f"max relative RMSE of y, dx and parameter gradients vs {type(ref).__name__} "
+                       f"(float64 difference)")
     try:
-        out = _triton_outputs(x, w, dy)
+        out = _triton_outputs(fused.kernel, ref.state_dict(), x, dy)
     except Exception as err:  # noqa: BLE001 - no triton, or the interpreter failed: untestable here
         return base | dict(metric="rel_error", value=None, unit="ratio", status="untestable",
-                           reason=f"Triton RMSNorm cannot run: {one_line(err)}", extra={"failed": "untestable"})
-    return error_row(max(rel_err(a, b) for a, b in zip(out, refs)), TOL.get(dtype, 1e-2), what, **base)
+                           reason=f"{fused.name} cannot run: {one_line(err)}", extra={"failed": "untestable"})
+    return error_row(max(rel_err(a, b) for a, b in zip(out, refs)), TOL.get(dtype, 1e-2),
+                     f"{fused.name} != {type(ref).__name__}", **base)
 
 
 def triton_rows(ctx: Context):
-    gate = triton_gate(ctx.device, ctx.torch_dtype)
-    yield gate
-    speed = dict(case="rmsnorm_triton", measure="forward", metric="latency_fwd_s", value=None, unit="s",
-                 shape=gate["shape"])
-    if gate["status"] == "untestable":
-        yield speed | dict(status="untestable", reason=gate["reason"])
-    elif gate["extra"]["failed"]:
-        yield speed | dict(status="failed", reason=gate["extra"]["failed"])
-    elif not ctx.device.startswith("cuda"):
-        yield speed | dict(status="untestable",
-                           reason="Triton runs only under its interpreter without CUDA: not a speed measurement")
+    for case in FUSED:
+        gate = triton_gate(case, ctx.device, ctx.torch_dtype)
+        yield gate
+        speed = dict(case=case, measure="forward", metric="latency_fwd_s", value=None, unit="s", shape=gate["shape"])
+        if gate["status"] == "untestable":
+            yield speed | dict(status="untestable", reason=gate["reason"])
+        elif gate["extra"]["failed"]:
+            yield speed | dict(status="failed", reason=gate["extra"]["failed"])
+        elif not ctx.device.startswith("cuda"):
+            yield speed | dict(status="untestable",
+                               reason="Triton runs only under its interpreter without CUDA: not a speed measurement")
 
 
 def shape_rows(D: int, T: int, ctx: Context):
@@ -157,8 +183,9 @@ def shape_rows(D: int, T: int, ctx: Context):
     modules = {name: make(D).to(dev, dtype) for name, make in VARIANTS.items()}
     if sizes.compile:
         modules |= {f"{n}_compiled": torch.compile(m, dynamic=False) for n, m in list(modules.items())}
-    if dev.startswith("cuda") and not triton_gate(dev, dtype)["extra"]["failed"]:
-        modules["rmsnorm_triton"] = rmsnorm_triton.TritonRMSNorm(D, EPS).to(dev, dtype)
+    for case, fused in FUSED.items():
+        if dev.startswith("cuda") and not triton_gate(case, dev, dtype)["extra"]["failed"]:
+            modules[case] = getattr(norm_triton, fused.kernel)(D, EPS).to(dev, dtype)
     times = {}
     for measure, metric in PASSES.items():
         fns, backward = {}, measure != "forward"

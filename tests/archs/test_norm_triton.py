@@ -1,4 +1,5 @@
-"""Tests of the fused Triton RMSNorm (archs/ops/rmsnorm_triton.py) against the torch reference RMSNorm.
+"""Tests of the fused Triton RMSNorm and LayerNorm (archs/ops/norm_triton.py) against the eager references
+(archs RMSNorm, torch's F.layer_norm).
 
 On CPU the kernels run under Triton's interpreter. The interpreter is picked when the kernel module is
 imported, so it cannot be switched on inside this pytest process (another test may already have imported the
@@ -33,7 +34,7 @@ ATOL, RTOL = 1e-5, 1e-5
 
 _SCRIPT = r"""
 import sys, torch
-from archs.ops.rmsnorm_triton import available, triton_rms_norm
+from archs.ops.norm_triton import available, triton_layer_norm, triton_rms_norm
 ok, how = available()
 assert ok, how
 cases = torch.load(sys.argv[1])
@@ -41,9 +42,14 @@ out = {"how": how}
 for name, c in cases.items():
     x = c["x"].clone().requires_grad_(True)
     w = c["w"].clone().requires_grad_(True)
+    b = c["b"].clone().requires_grad_(True)
     y = triton_rms_norm(x, w, c["eps"])
     y.backward(c["dy"])
     out[name] = {"y": y.detach(), "dx": x.grad, "dw": w.grad}
+    x.grad, w.grad = None, None
+    y = triton_layer_norm(x, w, b, c["eps"])
+    y.backward(c["dy"])
+    out[name + "/layer"] = {"y": y.detach(), "dx": x.grad, "dw": w.grad, "db": b.grad}
 torch.save(out, sys.argv[2])
 """
 
@@ -54,8 +60,8 @@ def _inputs() -> dict:
     for name, shape in CASES:
         d = shape[-1]
         # weight away from 1 so a kernel that ignored w (or used it twice) would fail
-        cases[name] = {"x": torch.randn(shape, generator=g), "w": 1 + 0.5 * torch.randn(d, generator=g),
-                       "dy": torch.randn(shape, generator=g), "eps": EPS}
+        cases[name] = {"x": torch.randn(shape, generator=g) + 0.7, "w": 1 + 0.5 * torch.randn(d, generator=g),
+                       "b": 0.5 * torch.randn(d, generator=g), "dy": torch.randn(shape, generator=g), "eps": EPS}
     return cases
 
 
@@ -103,13 +109,29 @@ def test_dw_matches_reference(interpreted, name):
     torch.testing.assert_close(out[name]["dw"], _reference(cases[name])["dw"], atol=ATOL, rtol=RTOL)
 
 
+def _layer_reference(c: dict) -> dict:
+    x, w, b = (c[k].clone().requires_grad_(True) for k in ("x", "w", "b"))
+    y = torch.nn.functional.layer_norm(x, (x.shape[-1],), w, b, c["eps"])
+    y.backward(c["dy"])
+    return {"y": y.detach(), "dx": x.grad, "dw": w.grad, "db": b.grad}
+
+
+@pytest.mark.parametrize("name", [n for n, _ in CASES])
+@pytest.mark.parametrize("what", ["y", "dx", "dw", "db"])
+def test_layer_norm_kernel_matches_torch_layer_norm(interpreted, name, what):
+    """The same kernels with CENTER on (mean subtracted, bias added) against torch's LayerNorm; the inputs have
+    a non-zero mean, so a kernel that skipped the centring would fail."""
+    cases, out = interpreted
+    torch.testing.assert_close(out[name + "/layer"][what], _layer_reference(cases[name])[what], atol=ATOL, rtol=RTOL)
+
+
 def test_child_ran_the_interpreter(interpreted):
     # guards against the child silently taking another path (e.g. a CUDA box ignoring the variable)
     assert "interpreter" in interpreted[1]["how"].lower()
 
 
 def test_module_loads_reference_state_dict():
-    from archs.ops.rmsnorm_triton import TritonRMSNorm
+    from archs.ops.norm_triton import TritonRMSNorm
     ref = RMSNorm(48)
     with torch.no_grad():
         ref.weight.uniform_(0.5, 1.5)
@@ -119,7 +141,7 @@ def test_module_loads_reference_state_dict():
 
 
 def test_unavailable_raises_with_reason():
-    from archs.ops import rmsnorm_triton as rt
+    from archs.ops import norm_triton as rt
     ok, why = rt.available()
     if ok:
         pytest.skip(f"kernels can run here ({why})")
@@ -128,14 +150,14 @@ def test_unavailable_raises_with_reason():
 
 
 def test_bytes_moved_forward():
-    from archs.ops.rmsnorm_triton import bytes_moved
+    from archs.ops.norm_triton import bytes_moved
     n, d = 4, 64
     # x read + y written (fp32) + w read + fp32 rstd written
     assert bytes_moved(n, d, torch.float32) == n * d * 4 * 2 + d * 4 + n * 4
 
 
 def test_bytes_moved_backward_counts_dw_partials():
-    from archs.ops.rmsnorm_triton import bytes_moved, dw_programs
+    from archs.ops.norm_triton import bytes_moved, dw_programs
     n, d = 1000, 512
     programs, rows_per = dw_programs(n)
     assert (programs, rows_per) == (250, 4)  # 1000 rows over <= 256 programs: 4 rows each, 250 programs
@@ -148,7 +170,7 @@ def test_bytes_moved_backward_counts_dw_partials():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("shape", [(64, 4096), (33, 1000)])
 def test_bf16_cuda_matches_fp32_math(shape):
-    from archs.ops.rmsnorm_triton import triton_rms_norm
+    from archs.ops.norm_triton import triton_rms_norm
     g = torch.Generator(device="cuda").manual_seed(0)
     x = torch.randn(shape, device="cuda", generator=g).bfloat16()
     w = (1 + 0.5 * torch.randn(shape[-1], device="cuda", generator=g)).bfloat16()

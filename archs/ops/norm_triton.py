@@ -1,10 +1,12 @@
-"""Fused RMSNorm in Triton: one-pass forward and backward kernels behind a torch.autograd.Function.
+"""Fused RMSNorm and LayerNorm in Triton: the same one-pass forward and backward kernels for both, behind a
+torch.autograd.Function, so a speed comparison of the two ideas is at equal implementation effort.
 
-y = w * x * rsqrt(mean(x²) + eps), the formula of `archs.components.norms.RMSNorm`, with every reduction in
-fp32. Forward: one program per row, BLOCK = next_power_of_2(D) lanes, writes y and the row's rstd (kept for
-backward so it never recomputes the mean). Backward: each program walks a contiguous block of rows, writes dx
-per row and accumulates its own fp32 partial of dw; the partials ([P, D]) are summed by torch afterwards.
-That avoids atomics on dw, so the result is deterministic.
+RMSNorm: y = w * x * rsqrt(mean(x²) + eps), the formula of `archs.components.norms.RMSNorm`. LayerNorm (the
+`CENTER` constexpr): x is centred first, x̂ = (x - mean(x)) * rsqrt(var(x) + eps), and y = w * x̂ + b. Every
+reduction is in fp32. Forward: one program per row, BLOCK = next_power_of_2(D) lanes, writes y and the row's
+rstd (and mean, for LayerNorm), kept for backward so it never recomputes them. Backward: each program walks a
+contiguous block of rows, writes dx per row and accumulates its own fp32 partials of dw (and db); the partials
+([P, D]) are summed by torch afterwards. That avoids atomics, so the result is deterministic.
 
 Runs on CUDA, or on CPU under Triton's interpreter. The interpreter is chosen when `triton.jit` decorates the
 kernels, i.e. when THIS module is imported: TRITON_INTERPRET=1 must be in the environment before that.
@@ -50,59 +52,78 @@ def available() -> tuple[bool, str]:
         return True, "Triton interpreter (TRITON_INTERPRET=1 was set before import)"
     if torch.cuda.is_available():
         return True, f"CUDA ({torch.cuda.get_device_name()})"
-    return False, ("no CUDA device, and TRITON_INTERPRET=1 was not set before archs.ops.rmsnorm_triton was "
+    return False, ("no CUDA device, and TRITON_INTERPRET=1 was not set before archs.ops.norm_triton was "
                    "imported (set it in the environment of a fresh process to run on CPU)")
 
 
 if triton is not None:
 
     @triton.jit
-    def _rms_fwd_kernel(X, W, Y, RSTD, stride_x, stride_y, D, eps, BLOCK: tl.constexpr):
-        """One program = one row. X, Y: [N, D] rows `stride_*` apart; W: [D]; RSTD: [N] fp32 out."""
+    def _norm_fwd_kernel(X, W, B, Y, MEAN, RSTD, stride_x, stride_y, D, eps, BLOCK: tl.constexpr,
+                         CENTER: tl.constexpr):
+        """One program = one row. X, Y: [N, D] rows `stride_*` apart; W, B: [D]; MEAN, RSTD: [N] fp32 out.
+        CENTER: LayerNorm (subtract the mean, add the bias B); else RMSNorm (B and MEAN are not touched)."""
         row = tl.program_id(0)
         cols = tl.arange(0, BLOCK)
         mask = cols < D  # BLOCK is D rounded up to a power of 2; the tail lanes read 0 and add nothing
         x = tl.load(X + row * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
         w = tl.load(W + cols, mask=mask, other=0.0).to(tl.float32)
-        # divide by D, not BLOCK: the masked lanes are padding, not data
+        if CENTER:
+            mean = tl.sum(x, axis=0) / D  # divide by D, not BLOCK: the masked lanes are padding, not data
+            x = tl.where(mask, x - mean, 0.0)
+            tl.store(MEAN + row, mean)
         rstd = 1.0 / tl.sqrt(tl.sum(x * x, axis=0) / D + eps)
         tl.store(RSTD + row, rstd)
-        tl.store(Y + row * stride_y + cols, (x * rstd * w).to(Y.dtype.element_ty), mask=mask)
+        y = x * rstd * w
+        if CENTER:
+            y += tl.load(B + cols, mask=mask, other=0.0).to(tl.float32)
+        tl.store(Y + row * stride_y + cols, y.to(Y.dtype.element_ty), mask=mask)
 
     @triton.jit
-    def _rms_bwd_kernel(X, W, DY, RSTD, DX, DW_PART, stride_x, stride_dy, stride_dx, N, D, rows_per_program,
-                        BLOCK: tl.constexpr):
-        """Program p handles rows [p*rows_per_program, (p+1)*rows_per_program) and writes DW_PART[p, :].
+    def _norm_bwd_kernel(X, W, DY, MEAN, RSTD, DX, DW_PART, DB_PART, stride_x, stride_dy, stride_dx, N, D,
+                         rows_per_program, BLOCK: tl.constexpr, CENTER: tl.constexpr):
+        """Program p handles rows [p*rows_per_program, (p+1)*rows_per_program) and writes DW_PART[p, :] (and
+        DB_PART[p, :] when CENTER).
 
-        With g = dy * w and r = rstd:  dx = r * g - x * r³ * mean(g * x),   dw = Σ_rows dy * x * r.
+        With x̂ = (x - μ) * r (μ = 0 for RMSNorm), g = dy * w:
+        dx = r * (g - x̂ * mean(g * x̂) - mean(g) [LayerNorm only]),   dw = Σ_rows dy * x̂,   db = Σ_rows dy.
         """
         pid = tl.program_id(0)
         cols = tl.arange(0, BLOCK)
         cmask = cols < D
         w = tl.load(W + cols, mask=cmask, other=0.0).to(tl.float32)
         dw_acc = tl.zeros([BLOCK], dtype=tl.float32)
+        db_acc = tl.zeros([BLOCK], dtype=tl.float32)
         row_start = pid * rows_per_program
         for i in range(0, rows_per_program):
             row = row_start + i
             # the last program may own fewer rows: past row N every lane is masked, loads return 0 and add
-            # nothing to dw_acc. (The bound is folded into one column limit: the interpreter rejects the
-            # and of a vector mask with a scalar one.)
+            # nothing to the accumulators. (The bound is folded into one column limit: the interpreter rejects
+            # the and of a vector mask with a scalar one.)
             mask = cols < tl.where(row < N, D, 0)
+            last = tl.minimum(row, N - 1)  # clamped: rows past N have x = dy = 0 anyway
             x = tl.load(X + row * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
             dy = tl.load(DY + row * stride_dy + cols, mask=mask, other=0.0).to(tl.float32)
-            r = tl.load(RSTD + tl.minimum(row, N - 1))  # clamped: rows past N have x = dy = 0 anyway
+            r = tl.load(RSTD + last)
+            if CENTER:
+                x = tl.where(mask, x - tl.load(MEAN + last), 0.0)
+            xhat = x * r
             g = dy * w
-            c = tl.sum(g * x, axis=0) / D
-            dx = r * g - x * (r * r * r * c)
-            tl.store(DX + row * stride_dx + cols, dx.to(DX.dtype.element_ty), mask=mask)
-            dw_acc += dy * x * r
+            dx = g - xhat * (tl.sum(g * xhat, axis=0) / D)
+            if CENTER:
+                dx -= tl.sum(g, axis=0) / D
+                db_acc += dy
+            tl.store(DX + row * stride_dx + cols, (r * dx).to(DX.dtype.element_ty), mask=mask)
+            dw_acc += dy * xhat
         tl.store(DW_PART + pid * D + cols, dw_acc, mask=cmask)
+        if CENTER:
+            tl.store(DB_PART + pid * D + cols, db_acc, mask=cmask)
 
 
 def _block(d: int, elem_size: int) -> int:
     block = triton.next_power_of_2(d)
     if block * elem_size > MAX_FUSED_BYTES:
-        raise ValueError(f"RMSNorm row of {d} x {elem_size} B exceeds the single-pass limit "
+        raise ValueError(f"norm row of {d} x {elem_size} B exceeds the single-pass limit "
                          f"({MAX_FUSED_BYTES} B); this kernel does not tile a row")
     return block
 
@@ -124,47 +145,61 @@ def _as_rows(t: torch.Tensor, d: int) -> torch.Tensor:
     return t2 if t2.stride(-1) == 1 else t2.contiguous()
 
 
-class _TritonRMSNormFn(torch.autograd.Function):
+class _TritonNormFn(torch.autograd.Function):
+    """RMSNorm (bias None) or LayerNorm (bias given) of x's last dimension."""
+
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float) -> torch.Tensor:
         d = x.shape[-1]
-        if weight.shape != (d,):
-            raise ValueError(f"weight shape {tuple(weight.shape)} != ({d},)")
+        for name, p in (("weight", weight), ("bias", bias)):
+            if p is not None and p.shape != (d,):
+                raise ValueError(f"{name} shape {tuple(p.shape)} != ({d},)")
+        center = bias is not None
         x2 = _as_rows(x, d)
         n = x2.shape[0]
         y = torch.empty((n, d), dtype=x.dtype, device=x.device)
-        rstd = torch.empty(n, dtype=torch.float32, device=x.device)
+        mean, rstd = (torch.empty(n, dtype=torch.float32, device=x.device) for _ in range(2))
         block = _block(d, x.element_size())
         if n > 0:
-            _rms_fwd_kernel[(n,)](x2, weight, y, rstd, x2.stride(0), y.stride(0), d, eps,
-                                  BLOCK=block, num_warps=_num_warps(block))
-        ctx.save_for_backward(x2, weight, rstd)
-        ctx.x_shape = x.shape
+            _norm_fwd_kernel[(n,)](x2, weight, bias if center else weight, y, mean, rstd, x2.stride(0),
+                                   y.stride(0), d, eps, BLOCK=block, CENTER=center, num_warps=_num_warps(block))
+        ctx.save_for_backward(x2, weight, mean, rstd)
+        ctx.x_shape, ctx.center, ctx.bias_dtype = x.shape, center, bias.dtype if center else None
         return y.view(x.shape)
 
     @staticmethod
     def backward(ctx, dy: torch.Tensor):
-        x2, weight, rstd = ctx.saved_tensors
+        x2, weight, mean, rstd = ctx.saved_tensors
         n, d = x2.shape
         dy2 = _as_rows(dy, d)
         dx = torch.empty_like(x2)
         programs, rows_per = dw_programs(max(n, 1))
-        dw_part = torch.zeros((programs, d), dtype=torch.float32, device=x2.device)
+        dw_part, db_part = (torch.zeros((programs, d), dtype=torch.float32, device=x2.device) for _ in range(2))
         block = _block(d, x2.element_size())
         if n > 0:
-            _rms_bwd_kernel[(programs,)](x2, weight, dy2, rstd, dx, dw_part, x2.stride(0), dy2.stride(0),
-                                         dx.stride(0), n, d, rows_per, BLOCK=block, num_warps=_num_warps(block))
-        # the second stage of the two-stage dw reduction, in fp32 then cast once
-        dw = dw_part.sum(0).to(weight.dtype)
-        return dx.view(ctx.x_shape), dw, None
+            _norm_bwd_kernel[(programs,)](x2, weight, dy2, mean, rstd, dx, dw_part, db_part, x2.stride(0),
+                                          dy2.stride(0), dx.stride(0), n, d, rows_per, BLOCK=block,
+                                          CENTER=ctx.center, num_warps=_num_warps(block))
+        # the second stage of the two-stage reductions, in fp32 then cast once
+        db = db_part.sum(0).to(ctx.bias_dtype) if ctx.center else None
+        return dx.view(ctx.x_shape), dw_part.sum(0).to(weight.dtype), db, None
+
+
+def _apply(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float, what: str):
+    ok, why = available()
+    if not ok:
+        raise RuntimeError(f"{what} cannot run here: {why}")
+    return _TritonNormFn.apply(x, weight, bias, eps)
 
 
 def triton_rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """Fused RMSNorm. x [..., D], weight [D] -> y [..., D] in x's dtype (fp32 math inside)."""
-    ok, why = available()
-    if not ok:
-        raise RuntimeError(f"triton_rms_norm cannot run here: {why}")
-    return _TritonRMSNormFn.apply(x, weight, eps)
+    return _apply(x, weight, None, eps, "triton_rms_norm")
+
+
+def triton_layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Fused LayerNorm. x [..., D], weight and bias [D] -> y [..., D] in x's dtype (fp32 math inside)."""
+    return _apply(x, weight, bias, eps, "triton_layer_norm")
 
 
 class TritonRMSNorm(nn.Module):
@@ -184,9 +219,23 @@ class TritonRMSNorm(nn.Module):
         return triton_rms_norm(x, self.weight, self.eps)
 
 
+class TritonLayerNorm(nn.Module):
+    """Drop-in for torch.nn.LayerNorm over the last dimension (same `weight` and `bias`, same state_dict keys)."""
+
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.bias = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return triton_layer_norm(x, self.weight, self.bias, self.eps)
+
+
 def bytes_moved(n_rows: int, dim: int, dtype: torch.dtype, backward: bool = False,
                 weight_dtype: torch.dtype | None = None) -> int:
-    """Minimum DRAM traffic of the kernels in bytes (each element read or written once), for GB/s figures.
+    """Minimum DRAM traffic of the RMSNorm kernels in bytes (each element read or written once), for GB/s figures
+    (LayerNorm adds the bias [D] and mean [N], and the db partials [P,D] in backward).
 
     forward : read x [N,D], read w [D], write y [N,D], write rstd [N] fp32.
     backward: read x, dy [N,D], w [D], rstd [N]; write dx [N,D] and the fp32 dw partials [P,D]
