@@ -3,30 +3,40 @@
 pages. `harness.report.render.render_run` imports neither `suites` nor `archs`; the CLI passes this in:
 
     render_run(run_dir, out_root, verdicts=..., **build_report_inputs())
+
+The documents are the folders under suites/documents/ (archbench.documents): their titles come from their
+`document.toml`, their claims from their claims files.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from harness.claims.load import load_claims
-from suites import CLAIMS_DIR, SUITES
+from archbench.documents import document_folders, install_models, load_documents
+from harness.claims.load import load_claims, read_document
+from suites import DOCUMENTS_DIR, SUITES
 from suites.pages.mvp_pages import mvp_pages
 
-DOC_TITLES = {
-    "000": "Hybrid superblocks: Gated DeltaNet + GQA + MoE + MTP, ~235B, MVP roadmap",
-    "001": "Modern neural network components (2023–2025)",
-    "002": "Nexus Core model architecture",
-    "003": "Experimental parallel stacks",
-    "004": "MLA + MoE + FlexAttention + ReLU² (DeepSeek-inspired)",
-}
+
+def doc_titles(directory: Path | None = None) -> dict[str, str]:
+    """Document id -> title, from every document folder's document.toml."""
+    return {d.id: d.title for d in map(read_document, document_folders(directory or DOCUMENTS_DIR))}
+
+
+DOC_TITLES = doc_titles()
 
 
 def load_all_claims(directory: Path | None = None) -> list[Any]:
-    """Every claim under suites/claims/ (none while that folder has no TOML files yet)."""
-    directory = Path(directory) if directory else CLAIMS_DIR
+    """Every claim of the document folders under `directory` (default suites/documents/); a folder of flat
+    `<doc>_<topic>.toml` claim files is read too (judged with the presets as the quantities' models); none
+    when it holds neither."""
+    directory = Path(directory) if directory else DOCUMENTS_DIR
+    folders = document_folders(directory)
+    if folders:
+        return [c for d in load_documents(folders) for c in d.claims]
     if not any(directory.glob("*.toml")):
         return []
+    install_models()
     return load_claims(directory)
 
 

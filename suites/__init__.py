@@ -1,5 +1,6 @@
 """The suites, one comparison each, in the order `make bench` runs them (cheap analytic suites first), and the
-folder of the claims their rows answer (`CLAIMS_DIR`: one TOML file per document and topic)."""
+folder of the five design documents whose claims their rows answer (`DOCUMENTS_DIR`: one folder per document,
+read by archbench.documents: document.toml, readings.toml, claims*.toml, models/)."""
 from pathlib import Path
 
 from harness.registry import Registry
@@ -12,4 +13,4 @@ for _suite in (roofline.SUITE, params_flops.SUITE, doc_figures.SUITE, public_mod
                snippets.SUITE, sketches.SUITE, distributed.SUITE, loss_curves.SUITE, positions.SUITE):
     SUITES.add(_suite.name, _suite)
 
-CLAIMS_DIR = Path(__file__).resolve().parent / "claims"
+DOCUMENTS_DIR = Path(__file__).resolve().parent / "documents"

@@ -206,7 +206,7 @@ def test_malformed_input_is_one_line_exit_2_and_leaves_nothing_behind(case, tmp_
         (tmp_path / "claims").mkdir()
         for name, content in case.claims.items():
             (tmp_path / "claims" / name).write_bytes(content)
-        monkeypatch.setattr("archbench.report_inputs.CLAIMS_DIR", tmp_path / "claims")
+        monkeypatch.setattr("archbench.report_inputs.DOCUMENTS_DIR", tmp_path / "claims")
     monkeypatch.chdir(tmp_path)                  # default results/ and reports/out/ would appear here
     before = snapshot(tmp_path)
     argv = [arg.replace("{tmp}", str(tmp_path)) for arg in case.argv]

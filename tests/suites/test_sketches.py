@@ -8,13 +8,13 @@ import tomllib
 import pandas as pd
 import pytest
 
-from harness.claims.load import load_claims
 from harness.claims.model import Status, evaluate
 from harness.runner import complete_row
 from harness.store.metrics import metric
 from harness.store.results import ResultStore, load_frame
 from harness.suite import Context
-from suites import CLAIMS_DIR, public_models, sketches
+from archbench.report_inputs import load_all_claims
+from suites import DOCUMENTS_DIR, public_models, sketches
 
 OWN = ("public_models", "sketches")
 RUN_ID = "0001_nogit_20250101-000000"
@@ -35,8 +35,8 @@ def frame(tmp_path_factory) -> pd.DataFrame:
 
 
 def coverage_claims():
-    ids = {t["id"] for p in CLAIMS_DIR.glob("*_coverage.toml") for t in tomllib.loads(p.read_text())["claim"]}
-    return [c for c in load_claims(CLAIMS_DIR) if c.id in ids and set(c.suites) & set(OWN)]
+    ids = {t["id"] for p in DOCUMENTS_DIR.glob("*/claims_coverage.toml") for t in tomllib.loads(p.read_text())["claim"]}
+    return [c for c in load_all_claims() if c.id in ids and set(c.suites) & set(OWN)]
 
 
 def test_sketch_rows_cover_every_unit(frame):

@@ -1,6 +1,6 @@
 """Every registered suite, end to end at the smoke profile, through the real runner into a real results store:
 its plan builds for every profile with unique unit keys, every unit finishes, no row failed, an untestable row
-says why, and the rows carry every metric the suite's claims select (read from suites/claims/*.toml) plus the
+says why, and the rows carry every metric the suite's claims select (read from suites/documents/*/*.toml) plus the
 ones its report and the other suites lean on. Architecture rows carry the config they measured. No number is
 asserted here: the suites' own tests check values.
 
@@ -20,7 +20,7 @@ from archs import ARCHS
 from harness.runner import run_suite
 from harness.store.results import ResultStore, current_frame
 from harness.suite import PROFILES, Context
-from suites import CLAIMS_DIR, SUITES
+from suites import DOCUMENTS_DIR, SUITES
 
 SMOKE_ARCHS = frozenset({"hybrid-mvp1", "hybrid-mvp1-tiny", "modern-768", "modern-tiny", "nexus-1.5b", "nexus-tiny",
                          "parallel-stacks-current", "parallel-stacks-tiny", "mla-moe", "mla-moe-tiny", "llama-2-tiny"})
@@ -56,7 +56,7 @@ def claimed_metrics() -> dict[str, set[str]]:
             for value in node:
                 walk(value, suite)
 
-    for path in sorted(CLAIMS_DIR.glob("*.toml")):
+    for path in sorted(DOCUMENTS_DIR.glob("*/*.toml")):
         walk(tomllib.loads(path.read_text(encoding="utf-8")))
     return found
 

@@ -8,7 +8,7 @@ import pytest
 
 from harness.claims.load import load_claims
 from harness.claims.model import CHECKS, KINDS, Check, Claim, Status, evaluate, judge_run
-from suites import CLAIMS_DIR
+from archbench.report_inputs import load_all_claims
 from harness.errors import ArchbenchError
 from harness.store.metrics import metric
 from harness.store.results import ResultStore, load_frame
@@ -45,7 +45,7 @@ WHERE = {"suite": "synthetic", "metric": "speedup"}
 # ---------------------------------------------------------------- the shipped claim files
 @pytest.fixture(scope="module")
 def shipped():
-    return load_claims(CLAIMS_DIR)
+    return load_all_claims()
 
 
 def test_shipped_claims_load_with_known_checks_and_kinds(shipped):

@@ -13,7 +13,7 @@ from harness.measure.fields import speedup_fields, timing_fields
 from harness.measure.timing import summarize
 from harness.report.consistency import conflicting_pairs, consistency, needs
 from harness.report.render import render_run
-from suites import CLAIMS_DIR
+from archbench.report_inputs import load_all_claims
 from test_claims import RUN_ID, claim, frame_of, judge       # the synthetic results frames of the checks' tests
 
 H, R, I, A, U = (Status.HOLDS, Status.REFUTED, Status.INCONCLUSIVE, Status.ASSUMPTION, Status.UNTESTABLE)
@@ -112,7 +112,7 @@ def test_the_loader_rejects_undeclared_placeholders_and_per_claim_readings(tmp_p
 
 
 def test_shipped_claims_pick_no_reading_of_their_own():
-    claims = load_claims(CLAIMS_DIR)
+    claims = load_all_claims()
     assert not any("alternatives" in c.args or "under" in c.args for c in claims)
     by_id = {c.id: c for c in claims}
     # 002's three KV-cache lines depend on the one document-wide cache reading, not on a reading each
