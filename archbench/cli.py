@@ -190,7 +190,7 @@ def cmd_compare(args) -> int:
                      "rows": _records(delta), "regressions": _records(worse),
                      "verdict_changes": [c.to_record() for c in changes]})
         return 1 if len(worse) else 0
-    print("\n".join(delta_lines(delta, args.threshold)))
+    print("\n".join(delta_lines(delta, args.threshold, unchanged=args.all)))
     only = {side: int((delta.present == f"{side}_only").sum()) for side in ("a", "b")}
     if any(only.values()):
         print(f"(not compared: {only['a']} rows only in {args.a}, {only['b']} only in {args.b})")
@@ -376,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--metric", action="append", help="only these metrics (repeat or comma-separate)")
     c.add_argument("--threshold", type=fraction, default=None, metavar="REL",
                    help="exit 1 when a metric with a better direction is worse by more than REL (0.05 = 5%%)")
+    c.add_argument("--all", action="store_true", help="list the rows equal in both runs too")
     c.add_argument("--json", action="store_true", help="the deltas, regressions and verdict changes as JSON")
     c.set_defaults(fn=cmd_compare)
     ls = sub.add_parser("list", help="architectures (default), suites, or claims with the latest run's verdicts")

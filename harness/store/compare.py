@@ -109,22 +109,30 @@ def regressions(delta: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return delta[worse > threshold].assign(worse_by=worse[worse > threshold])
 
 
-def delta_lines(delta: pd.DataFrame, threshold: float | None = None) -> list[str]:
-    """The rows present in both runs as short lines, one block per suite: what, a -> b, change, and a flag
-    (worse / better past the threshold, or 'noise' when the change is within the larger relative spread)."""
+def delta_lines(delta: pd.DataFrame, threshold: float | None = None, *, unchanged: bool = False) -> list[str]:
+    """The rows present in both runs as short lines, one block per suite, each: what (case, metric, shape; the
+    measure too where two rows would read alike), a -> b, change, and a flag (WORSE / better past the threshold,
+    or 'noise' when the change is within the larger relative spread). Rows equal in both runs are counted in
+    one last line unless `unchanged`."""
     both = delta[delta["present"] == "both"]
     worse = worsening(both)
     shape_columns = [c for c in both.columns if str(c).startswith("shape.")]
+    equal = both["value_a"].eq(both["value_b"]) | (both["value_a"].isna() & both["value_b"].isna())
+    shown = both if unchanged else both[~equal]
     lines: list[str] = []
-    for suite, part in both.groupby("suite", sort=False):
+    for suite, part in shown.groupby("suite", sort=False):
         lines.append(f"{suite}")
+        part = part.sort_values(["case", "metric", "measure", *shape_columns], kind="stable")
+        what = part.apply(lambda row: " ".join(filter(None, [str(row["case"]), str(row["metric"]), "-".join(
+            f"{c[6:]}{_key_text(row[c])}" for c in shape_columns if _key_text(row[c]))])), axis=1)
+        what = what.where(~what.duplicated(keep=False), what + " (" + part["measure"].astype(str) + ")")
         for i, row in part.iterrows():
-            shape = "-".join(f"{c[6:]}{_key_text(row[c])}" for c in shape_columns if _key_text(row[c]))
-            what = " ".join(filter(None, [str(row["case"]), str(row["metric"]), shape]))
             change = "" if pd.isna(row["pct_change"]) else f"{row['pct_change']:+.1f}%"
-            lines.append(f"  {what[:56]:<56} {format_value(row['value_a'], row['unit']):>11} -> "
-                         f"{format_value(row['value_b'], row['unit']):>11} {change:>8}  "
+            lines.append(f"  {what[i][:64]:<64} {format_value(row['value_a'], row['unit']):>14} -> "
+                         f"{format_value(row['value_b'], row['unit']):>14} {change:>8}  "
                          f"{_flag(worse[i], row['noise'], threshold)}".rstrip())
+    if not unchanged and equal.any():
+        lines.append(f"({int(equal.sum())} of {len(both)} compared rows are equal in both runs: --all lists them)")
     return lines
 
 

@@ -140,3 +140,23 @@ def test_analyze_json_is_the_dict_the_text_is_drawn_from(capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["params"] == 162_417_408 and sum(data["by_kind"].values()) == data["params"]
     assert [c["T"] for c in data["contexts"]] == [2048] and data["contexts"][0]["decode_state_bytes"] > 0
+
+
+def test_export_writes_parquet_beside_the_csv_where_pyarrow_is_installed(two_runs, tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    assert main(["export", two_runs[0], "--out", str(tmp_path / "x")]) == 0
+    assert "pyarrow" not in capsys.readouterr().err
+    rows, csv = pd.read_parquet(tmp_path / "x" / "rows.parquet"), pd.read_csv(tmp_path / "x" / "rows.csv")
+    assert rows.shape == csv.shape and list(rows.metric) == list(csv.metric)
+    assert list(pd.read_parquet(tmp_path / "x" / "verdicts.parquet").status) == ["holds", "refuted"]
+
+
+def test_compare_lists_changed_rows_and_counts_the_equal_ones(tmp_path, capsys):
+    a = make_run(tmp_path, RUN_A, verdicts=[])
+    b = make_run(tmp_path, RUN_B, latency=2.0, verdicts=[])
+    assert main(["compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "latency_fwd_s" in out and "tokens_per_s" not in out
+    assert "(2 of 3 compared rows are equal in both runs: --all lists them)" in out
+    assert main(["compare", str(a), str(b), "--all"]) == 0
+    assert "tokens_per_s" in capsys.readouterr().out
