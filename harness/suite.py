@@ -21,6 +21,7 @@ from typing import Any, Callable, Generic, Iterable, TypeVar
 import torch
 
 from harness.errors import ArchbenchError
+from harness.report.headline import Headline
 
 S = TypeVar("S")
 
@@ -62,6 +63,7 @@ class Suite:
     docs: tuple[str, ...] = ()                          # documents it concerns
     description: str = ""                               # method notes shown on the suite's report page
     sizes: PerProfile | None = None                     # what it measures at each profile (None: the same at all)
+    headline: Headline | None = None                    # the figure that answers `question` (harness.report.headline)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from archs import analytic, get_config
 from harness.measure.launch import LaunchError, launch
 from harness.suite import Context, PerProfile, Suite, Unit
+from harness.report.headline import Headline
 from suites.per_arch import provenance
 from harness.measure.timing import summarize
 
@@ -175,7 +176,14 @@ def plan(ctx: Context) -> list[Unit]:
     return units
 
 
+HEADLINE = Headline(
+    title="Per-rank weights + gradients + Adam state against world size at full size (analytic): replicated, "
+          "expert-parallel, FSDP",
+    kind="lines", metric="memory_per_rank_bytes", x="shape.W", series="case", panels="arch",
+    where={"shape.part": "total", "measure": "analytic_memory"}, log_x=True, log_y=True, slopes=True,
+    y_label="per-rank bytes", claim="004-expert-parallel-memory")
+
 SUITE = Suite(name="distributed", plan=plan, sizes=SIZES, claims=("004-expert-parallel-memory",), docs=("000", "004"),
-              description=__doc__,
+              description=__doc__, headline=HEADLINE,
               question="Does expert parallelism shard expert memory as 1/W while matching the unsharded layer, "
                        "and what do per-rank memory and communication look like under EP vs FSDP?")

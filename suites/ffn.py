@@ -24,6 +24,7 @@ from archs.components import moe as moe_mod
 from archs.components.mlp import MLP, matched_hidden, mlp_flops, mlp_params
 from archs.config import DecoderConfig, MoEConfig
 from harness.suite import Context, PerProfile, Suite, Unit
+from harness.report.headline import Headline
 from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, speedup_fields, timing_fields
 from harness.measure.timing import interleaved, pass_fn, timed
 from suites.norms import PASSES
@@ -113,6 +114,12 @@ def plan(ctx: Context) -> list[Unit]:
                                             for N in SIZES[ctx.profile].tokens]
 
 
+HEADLINE = Headline(
+    title="Speed-up of each FFN over GELU (and of the MoE over its dense block), forward and forward+backward",
+    kind="bars", metric="speedup", x="case", series="measure", line=1.0, reference="as fast as the baseline",
+    y_label="baseline time ÷ this one's")
+
 SUITE = Suite(name="ffn", plan=plan, sizes=SIZES, docs=("000", "001", "004"), description=__doc__,
+              headline=HEADLINE,
               question="At matched parameters, how do SwiGLU, GELU and ReLU² compare in cost, and what does an "
                        "8-expert top-2 MoE with the same active parameters cost over the dense block?")

@@ -13,7 +13,8 @@ import torch
 
 from archs import analytic, get_config
 from harness.suite import Context, PerProfile, Suite, Unit
-from suites.per_arch import ArchUnits, arch_plan, provenance
+from harness.report.headline import Headline
+from suites.per_arch import ArchUnits, analysed_presets, arch_plan, provenance
 
 CONTEXTS = (2048, 8192, 32768, 131072)
 
@@ -74,7 +75,14 @@ def plan(ctx: Context) -> list[Unit]:
     return arch_plan(ctx, ArchUnits("analytic", analytic_rows), ArchUnits("measured", measured_rows, tiny_only=True))
 
 
+HEADLINE = Headline(
+    title="Decode state per token of context, by architecture (bf16, batch 1): softmax caches stay flat, "
+          "fixed states shrink per token",
+    kind="lines", metric="kv_bytes_per_token", x="shape.T", series="arch", where={"arch": analysed_presets()},
+    log_x=True, log_y=True, y_label="bytes per token of context")
+
 SUITE = Suite(
+    headline=HEADLINE,
     name="kv_cache",
     question="How much decode state does each architecture keep per sequence, and does the real cache hold "
              "exactly what the formula says?",

@@ -14,7 +14,8 @@ from archs import analytic, get_config
 from harness.store.machine import nvml_process_memory
 from harness.measure.memory import peak_memory
 from harness.suite import Context, PerProfile, Suite, Unit
-from suites.per_arch import ArchUnits, arch_plan, provenance
+from harness.report.headline import Headline
+from suites.per_arch import ArchUnits, analysed_presets, arch_plan, provenance
 
 TRAIN_SHAPE = {"B": 1, "T": 4096}
 
@@ -86,6 +87,13 @@ def plan(ctx: Context) -> list[Unit]:
     return arch_plan(ctx, ArchUnits("analytic", analytic_rows), ArchUnits("measured", measured_rows, tiny_only=True))
 
 
+HEADLINE = Headline(
+    title="Training memory at B=1, T=4096 in bf16: weights, gradients, optimizer, activations, "
+          "without and with activation checkpointing",
+    kind="stacked", metric="train_memory_bytes", x="arch", series="shape.part", panels="extra.checkpointing",
+    where={"dtype": "bf16", "arch": analysed_presets()}, y_label="bytes")
+
 SUITE = Suite(name="memory", plan=plan, sizes=SIZES, docs=("000", "002"), description=__doc__,
+              headline=HEADLINE,
               question="How much memory do weights, training and decoding take, measured on the tiny presets "
                        "and from formulas at full size?")

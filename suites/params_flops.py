@@ -18,7 +18,8 @@ from archs.components.deltanet import flops_terms
 from archs.config import DecoderConfig
 from harness.measure.counting import count_params, fvcore_flops, torch_flops
 from harness.suite import Context, PerProfile, Suite, Unit
-from suites.per_arch import ArchUnits, arch_plan, is_tiny, provenance
+from harness.report.headline import Headline
+from suites.per_arch import ArchUnits, analysed_presets, arch_plan, is_tiny, provenance
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,14 @@ def plan(ctx: Context) -> list[Unit]:
     return arch_plan(ctx, ArchUnits("params", param_rows), ArchUnits("flops", flop_rows, points=flop_lengths))
 
 
+HEADLINE = Headline(
+    title="Parameters by component, per architecture (full-size presets, counted on meta)",
+    kind="stacked", metric="params_*", x="arch", series="extra.kind",
+    where={"arch": analysed_presets(), "extra.kind": "*", "measure": "params"},
+    y_label="parameters")
+
 SUITE = Suite(
+    headline=HEADLINE,
     name="params_flops",
     question="How many parameters (total, active, per component) and FLOPs per token does each architecture "
              "have, and do three independent counters agree?",

@@ -33,6 +33,11 @@ def is_tiny(name: str) -> bool:
     return ARCHS.meta(name)["scale"] == "tiny"
 
 
+def analysed_presets() -> list[str]:
+    """The presets analysed at full size (not the tiny twins that run): the archs a headline figure compares."""
+    return [name for name in ARCHS.names() if not is_tiny(name)]
+
+
 def arch_plan(ctx: Context, *kinds: ArchUnits) -> list[Unit]:
     units = []
     for name in ARCHS.names():

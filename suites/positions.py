@@ -32,6 +32,7 @@ from harness.measure.fields import timing_fields
 from harness.measure.gates import rel_err
 from harness.measure.timing import timed
 from harness.suite import Context, PerProfile, Suite, Unit
+from harness.report.headline import Headline
 from harness.train.evaluation import position_losses
 from suites import loss_curves
 
@@ -125,6 +126,12 @@ def plan(ctx: Context) -> list[Unit]:
     return units + [Unit(f"extrapolation/{k}", lambda c, k=k: extrapolation_rows(k, c)) for k in KINDS]
 
 
+HEADLINE = Headline(
+    title="Validation loss at the training context L and past it, by position encoding",
+    kind="lines", metric="val_loss", x="shape.T", where={"measure": "extrapolation"}, log_x=True,
+    y_label="validation loss [nats]", claim="001-rope-relative")
+
 SUITE = Suite(name="positions", plan=plan, sizes=SIZES, docs=("001",), description=__doc__,
+              headline=HEADLINE,
               question="What do RoPE, sinusoidal and learned positions cost in parameters and time, and which "
                        "still works when a model trained at context L reads 2L and 4L tokens?")

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 from harness.errors import ArchbenchError
 from harness.suite import Context, Suite, Unit
+from harness.report.headline import Headline
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "public_models"
 COMPONENTS = ("rmsnorm", "layernorm", "pre_norm", "rope", "swiglu", "geglu", "gelu", "gqa", "mqa", "mla",
@@ -140,7 +141,12 @@ def all_rows(ctx: Context) -> Iterator[dict[str, Any]]:
     yield from paper_rows()
 
 
+HEADLINE = Headline(
+    title="KV-cache reduction of each public model's attention against MHA, from its published config",
+    kind="bars", metric="kv_reduction", x="arch", where={"case": "gqa_vs_mha"}, y_label="MHA's cache ÷ the model's")
+
 SUITE = Suite(
+    headline=HEADLINE,
     name="public_models",
     question="Do the public models and papers the documents cite use or introduce what the documents say?",
     plan=lambda ctx: [Unit("fixtures", all_rows)],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.measure.fields import machine_peaks
 from harness.suite import Context, Suite, Unit
+from harness.report.headline import Headline
 
 
 def peak_rows(ctx: Context):
@@ -14,5 +15,9 @@ def peak_rows(ctx: Context):
                unit="bytes/s", stat="median", method=peaks.bytes_method, dtype="uint8")
 
 
-SUITE = Suite(name="roofline", plan=lambda ctx: [Unit("peaks", peak_rows)], description=__doc__,
+HEADLINE = Headline(
+    title="This machine's roofline: attainable FLOP/s against arithmetic intensity, from the measured peaks",
+    kind="roofline", metric=("flops_per_s", "bandwidth_bytes_per_s"), x="metric", series="case")
+
+SUITE = Suite(name="roofline", plan=lambda ctx: [Unit("peaks", peak_rows)], description=__doc__, headline=HEADLINE,
               question="What matmul FLOP rate and memory bandwidth can this machine reach?")

@@ -9,6 +9,7 @@ import torch
 
 from archs.snippets import checkpointing, formulas, initialization, modern_block, training_loop
 from harness.suite import Context, Suite, Unit
+from harness.report.headline import Headline
 
 
 def _row(case: str, measure: str, metric: str, value: float, unit: str, method: str, dtype: str = "float32",
@@ -85,7 +86,13 @@ def init_rows(ctx: Context):
                    shape={"L": 24, "D": 512})
 
 
+HEADLINE = Headline(
+    title="How far each formula sketch is from the published reference (relative error, float64 where noted)",
+    kind="bars", metric="rel_error", x="case", series="measure", log_y=True, line=1e-6,
+    reference="tolerance 1e-6")
+
 SUITE = Suite(
+    headline=HEADLINE,
     name="sketches",
     question="Do the documents' other code sketches (formulas, the integration block, training-loop code) do "
              "what their text says?",

@@ -14,6 +14,7 @@ from archs.snippets import blockwise_attention as attn
 from archs.snippets import dynamic_batching as batching
 from archs.snippets import speculative as spec
 from harness.measure.gates import rel_err
+from harness.report.headline import Headline
 from harness.suite import Context, PerProfile, Suite, Unit
 
 
@@ -72,7 +73,13 @@ def batching_rows(ctx: Context):
                                    "max_len_ratio": batching.max_ratio_in_batches(batches, lengths)})
 
 
+HEADLINE = Headline(
+    title="Scratch memory of exact attention, the document's block-wise snippet and online softmax, against T",
+    kind="lines", metric="peak_bytes", x="shape.T", log_x=True, log_y=True, slopes=True, y_label="scratch bytes",
+    claim="002-flash-attention-linear-memory")
+
 SUITE = Suite(
+    headline=HEADLINE,
     name="snippets",
     question="Do document 002's code snippets do what they are presented as doing?",
     plan=lambda ctx: [Unit("attention", attention_rows), Unit("speculative", speculative_rows),

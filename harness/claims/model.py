@@ -21,7 +21,7 @@ import pandas as pd
 from harness.claims.expr import evaluate_expression
 from harness.errors import ArchbenchError, one_line
 from harness.store.metrics import metric
-from harness.store.results import current_frame
+from harness.store.results import RUN_INFO, current_frame, read_run_info
 from harness.store.verdicts import Status, VerdictRecord, write_verdicts
 
 
@@ -59,6 +59,7 @@ class Verdict:
     reading: str = ""                    # the document's reading it was judged under (its primary)
     readings: list[dict[str, Any]] = field(default_factory=list)  # status and value under every reading, if it depends
     scope: str = ""                      # where its rows were measured (device, dtype, threads, sizes)
+    interval: tuple[float, float] | None = None   # low and high of the measured value over the rows judged
 
     def record(self) -> VerdictRecord:
         """The verdict as the data the store writes: the claim's words beside the judgement."""
@@ -67,7 +68,21 @@ class Verdict:
                              evidence=self.evidence or c.reason, formula=self.formula, assumption=self.assumption,
                              rows=self.rows, details=self.details, quote=c.quote, kind=c.kind, quantity=c.quantity,
                              stated=c.stated, tolerance=c.tolerance, suites=c.suites, reason=c.reason,
-                             reading=self.reading, readings=self.readings, scope=self.scope)
+                             reading=self.reading, readings=self.readings, scope=self.scope,
+                             interval=self.interval, bound=claim_bound(c))
+
+
+BOUNDS = {"<=": "at least", ">=": "at most"}      # args.relation: stated <= value, stated >= value
+
+
+def claim_bound(claim: Claim) -> str:
+    """"at least" when the measured value must reach the stated one (a speed-up threshold, `relation = "<="`),
+    "at most" for `relation = ">="`, "" for a point (± tolerance) or a range."""
+    if isinstance(claim.stated, list):
+        return ""
+    if claim.check in ("speedup", "ratio_at_least"):
+        return "at least"
+    return BOUNDS.get(str(claim.args.get("relation", "==")), "")
 
 
 def claim_unit(claim: Claim) -> str:
@@ -188,8 +203,24 @@ def judge(claim: Claim, frame: pd.DataFrame) -> Verdict:
 
 
 def judge_run(run_dir: Path, claims: Iterable[Claim]) -> list[VerdictRecord]:
-    """Judge `claims` over the run's current rows and write them to the run's verdicts.jsonl; returns the records."""
-    records = [v.record() for v in evaluate(claims, current_frame(run_dir))]
+    """Judge `claims` over the run's current rows and write them to the run's verdicts.jsonl; returns the records.
+    A claim left untestable only because none of its suites was in the run reads "not run in this run"."""
+    info = read_run_info(run_dir) if (Path(run_dir) / RUN_INFO).is_file() else {}
+    verdicts = [not_run(v, info) for v in evaluate(claims, current_frame(run_dir))]
+    records = [v.record() for v in verdicts]
     write_verdicts(run_dir, records)
     return records
+
+
+def not_run(verdict: Verdict, info: Mapping[str, Any]) -> Verdict:
+    """NOT_RUN, with the command that would measure it, for an untestable verdict without rows whose claim has a
+    check and suites, none of them among the run's suites (run.json `suites`); otherwise the verdict as it is."""
+    c, ran = verdict.claim, info.get("suites")
+    if (verdict.status is not Status.UNTESTABLE or verdict.rows or c.check == "untestable" or not c.suites
+            or not isinstance(ran, list) or set(c.suites) & set(ran)):
+        return verdict
+    profile = info.get("profile") or "quick"
+    command = f"archbench run --suites {','.join(c.suites)} --profile {profile}"
+    return replace(verdict, status=Status.NOT_RUN,
+                   evidence=f"suite {', '.join(c.suites)} was not in this run; `{command}` measures it")
 

@@ -19,7 +19,7 @@ from harness.store.verdicts import Status
 
 HOLDING = (Status.HOLDS.value, Status.ASSUMPTION.value)
 MARKS = {Status.HOLDS.value: "✓", Status.ASSUMPTION.value: "✓", Status.REFUTED.value: "✗",
-         Status.INCONCLUSIVE.value: "?", Status.UNTESTABLE.value: "–"}
+         Status.INCONCLUSIVE.value: "?", Status.UNTESTABLE.value: "–", Status.NOT_RUN.value: "·"}
 
 
 def holding(entries: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -21,7 +21,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 STATUS_COLORS = {"holds": "#1a7f37", "refuted": "#cf222e", "inconclusive": "#bf8700",
-                 "assumption": "#0969da", "untestable": "#8c959f"}
+                 "assumption": "#0969da", "untestable": "#8c959f", "notrun": "#d0d7de"}
 PALETTE = ["#0969da", "#cf222e", "#1a7f37", "#bf8700", "#8250df", "#1b7c83", "#bc4c00", "#57606a",
            "#e85aad", "#4d2d00"]
 STYLE = {"svg.hashsalt": "archbench", "svg.fonttype": "path", "font.size": 9, "axes.titlesize": 10,
@@ -90,6 +90,7 @@ def line_chart(frame: pd.DataFrame, *, x: str, y: str = "value", group: str = "l
     """`y` against `x`, one line per `group`, log-log when every value is positive, IQR error bars if present."""
     with plt.rc_context(STYLE):
         data = frame.dropna(subset=[x, y]).sort_values(x)
+        data = data.assign(**{group: split_series(data, x, group)})
         fig, (ax,) = _figure(width=6.4 if data[group].nunique() <= 4 else 8.6)
         for i, (name, part) in enumerate(data.groupby(group, sort=True)):
             xs, ys = part[x].to_numpy(float), part[y].to_numpy(float)
@@ -112,6 +113,25 @@ def line_chart(frame: pd.DataFrame, *, x: str, y: str = "value", group: str = "l
         elif data[group].nunique() > 4:                               # many series: legend beside the axes
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
         return to_svg(fig)
+
+
+SERIES_KEYS = ("case", "arch", "measure", "metric", "dtype", "device", "stat", "threads", "method")
+
+
+def split_series(frame: pd.DataFrame, x: str, group: str) -> pd.Series:
+    """The `group` labels, each extended by every other column that varies inside a group where an x value repeats
+    (shape columns, then case, measure, dtype...): a line never joins points of different cases."""
+    labels = frame[group].astype(str)
+    keys = [c for c in frame.columns if c.startswith("shape.") and c != x] + [c for c in SERIES_KEYS if c in frame]
+    for name, part in frame.groupby(group, sort=False):
+        if not part[x].duplicated().any():
+            continue
+        varying = [c for c in keys if part[c].astype(str).nunique() > 1]
+        suffix = part[varying].astype(str).apply(lambda r: " ".join(f"{c.split('.')[-1]}={v}" for c, v in r.items()),
+                                                 axis=1) if varying else part[x].groupby(part[x]).cumcount().map(
+                                                     lambda i: f"#{i + 1}")
+        labels[part.index] = f"{name} (" + suffix + ")"
+    return labels
 
 
 LOSS_AXES = {"step": "optimizer step", "tokens": "training tokens", "flops": "training FLOPs",

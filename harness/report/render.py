@@ -33,7 +33,8 @@ from harness.report import plots
 from harness.report.archs_page import ARCHS_PAGE, arch_columns, write_archs_page
 from harness.report.suite_page import suite_context
 from harness.report.tables import Link, Table, row_anchor, suite_summary, to_csv
-from harness.report.verdicts import doc_pages, environment_context, run_header, verdict_views
+from harness.report.findings import findings
+from harness.report.verdicts import CSS, doc_pages, environment_context, run_header, verdict_views
 from harness.store.results import RUN_INFO, ROWS, current_frame
 from harness.store.units import format_value
 from harness.store.verdicts import VERDICTS, VerdictRecord, read_verdicts
@@ -123,9 +124,11 @@ def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (),
         (out / name).write_text(html, encoding="utf-8")
 
     counts = {d: _count(v for v in views if v["doc"] == d) for d in doc_ids}
+    by_claim = {v["id"]: v for v in views}
     archs_page = write_archs_page(env, out, frame, common,
                                   link=lambda suite, index: f"suite_{slug(suite)}.html#{row_anchor(index)}")
     write("index.html", "index.html.j2", views=views, counts=counts, titles=doc_titles, suites=summary,
+          findings=findings(views, CSS),
           archs_page=archs_page.name if archs_page else "",
           summary_svg=plots.verdict_summary(counts) if views else "", totals=_count(views))
     for doc in doc_pages(doc_ids, views, doc_titles, suites, slug):
@@ -137,7 +140,7 @@ def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (),
         suite = suite_by_name.get(name)
         related_docs = [Link(d, f"doc_{slug(d)}.html") for d in getattr(suite, "docs", ())]
         related = [v for v in views if name in v["suites"] or v["id"] in getattr(suite, "claims", ())]
-        ctx = suite_context(name, frame, suite, related, related_docs, csv=f"{slug(name)}.csv")
+        ctx = suite_context(name, frame, suite, related, related_docs, csv=f"{slug(name)}.csv", verdicts=by_claim)
         write(f"suite_{slug(name)}.html", "suite.html.j2", suite=ctx, state=s)
     for page in pages:
         write(f"{page.name}.html", "page.html.j2", extra=page)

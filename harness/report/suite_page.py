@@ -11,12 +11,14 @@ Values are shown in a readable axis unit (bytes -> GiB, seconds -> ms, FLOP -> G
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
 from harness.report import plots
-from harness.report.tables import (method_lines, pivot, problem_rows, raw_rows, series_label, shape_columns,
+from harness.report.headline_figures import headline_figure
+from harness.report.methods import method_entries
+from harness.report.tables import (pivot, problem_rows, raw_rows, series_label, shape_columns,
                                    shape_label)
 from harness.store.columns import SHAPE, column
 from harness.store.units import axis_scale, is_missing
@@ -32,12 +34,13 @@ def _varying_numeric(part: pd.DataFrame) -> list[str]:
 
 
 def _with_context(part: pd.DataFrame, exclude: list[str]) -> pd.Series:
-    """Series label plus whatever else varies (other shape columns, dtype, device, stat)."""
+    """Series label plus every other column that varies (other shape columns, measure, dtype, device, stat), so
+    that one line never joins points of different cases (e.g. forward and forward+backward)."""
     label = series_label(part)
     others = [c for c in shape_columns(part) if c not in exclude and part[c].nunique() > 1]
     if others:
         label = label + " " + part.apply(lambda r: shape_label(r, others), axis=1)
-    for col in ("dtype", "device", "stat"):
+    for col in ("measure", "dtype", "device", "stat"):
         if part[col].nunique() > 1:
             label = label + " " + part[col].astype(str)
     return label
@@ -100,8 +103,10 @@ def suite_plots(frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list[str]]:
     return out, skipped
 
 
-def suite_context(name: str, frame: pd.DataFrame, suite: Any, claims: list[dict], docs: list, csv: str) -> dict:
-    """Everything `suite.html.j2` shows for one suite; `suite` may be None (rows of a suite not passed in)."""
+def suite_context(name: str, frame: pd.DataFrame, suite: Any, claims: list[dict], docs: list, csv: str,
+                  verdicts: Mapping[str, dict] | None = None) -> dict:
+    """Everything `suite.html.j2` shows for one suite; `suite` may be None (rows of a suite not passed in).
+    `verdicts`: every verdict view by claim id (a headline's reference claim may belong to another suite)."""
     part = frame[frame.suite == name]
     figures, unplotted = suite_plots(part)
     problems = problem_rows(part)
@@ -113,7 +118,8 @@ def suite_context(name: str, frame: pd.DataFrame, suite: Any, claims: list[dict]
         "description": getattr(suite, "description", ""),
         "docs": docs, "claims": claims,
         "counts": part.status.value_counts().reindex(["ok", "failed", "untestable"], fill_value=0).to_dict(),
-        "methods": method_lines(part), "plots": figures, "unplotted": unplotted,
+        "headline": headline_figure(getattr(suite, "headline", None), part, verdicts or {}, claims),
+        "methods": method_entries(part), "plots": figures, "unplotted": unplotted,
         "pivot": pivot(part), "problems": problems, "tracebacks": tracebacks,
         "raw": raw_rows(part), "raw_open": len(part) <= RAW_OPEN_LIMIT,
         "csv": csv, "archs": sorted(a for a in part.arch.unique() if not is_missing(a) and a),

@@ -101,24 +101,6 @@ def last_steps(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[step.isna() | (step == last.reindex(frame.index))]
 
 
-def method_lines(frame: pd.DataFrame) -> list[str]:
-    """One line per (method, device, dtype, threads, stat): how the suite's ok rows were measured."""
-    ok = frame[frame.status == "ok"].fillna({"method": "", "device": "", "dtype": ""})
-    lines = []
-    for (method, device, dtype, stat), part in ok.groupby(["method", "device", "dtype", "stat"], sort=False):
-        threads = sorted({int(t) for t in part.threads.dropna()})
-        n = part.n.astype(int)
-        bits = [b for b in (method or "(no method recorded)", device, dtype) if b]
-        if threads:
-            bits.append(f"{'/'.join(map(str, threads))} thread{'s' if threads != [1] else ''}")
-        bits.append(f"{stat} of n={n.min()}" if n.min() == n.max() else f"{stat} of n={n.min()}–{n.max()}")
-        spread = part.spread.dropna()
-        if len(spread):
-            bits.append(f"IQR {100 * spread.median():.1f}% median, {100 * spread.max():.1f}% max")
-        lines.append(" · ".join(bits) + f"  ({len(part)} rows)")
-    return lines
-
-
 RAW_COLUMNS = ["case", "arch", "measure", "metric", "shape", "value", "unit", "stat", "n", "spread", "method",
                "device", "dtype", "threads", "status", "reason"]
 

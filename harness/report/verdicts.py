@@ -12,13 +12,15 @@ from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from harness.report.claim_figure import claim_points, claims_chart
 from harness.report.consistency import consistency
+from harness.report.findings import short_evidence
 from harness.report.tables import Link, Table, row_anchor
 from harness.store.units import format_stated, format_value
 from harness.store.verdicts import Status, VerdictRecord
 
 CSS = {Status.HOLDS: "holds", Status.REFUTED: "refuted", Status.INCONCLUSIVE: "inconclusive",
-       Status.ASSUMPTION: "assumption", Status.UNTESTABLE: "untestable"}
+       Status.ASSUMPTION: "assumption", Status.UNTESTABLE: "untestable", Status.NOT_RUN: "notrun"}
 PEAK_METRICS = ("flops_per_s", "bandwidth_bytes_per_s")
 
 
@@ -54,13 +56,15 @@ def verdict_views(verdicts: Iterable[VerdictRecord], frame: pd.DataFrame, *, sui
         anchor = f"claim-{doc_slug(v.claim)}"
         views.append({
             "id": v.claim, "doc": v.doc, "quote": v.quote, "kind": v.kind, "quantity": v.quantity,
-            "stated": _stated(v), "status": v.status.value, "css": CSS[v.status],
-            "value": format_value(v.value, v.unit), "evidence": v.evidence, "formula": v.formula,
+            "stated": _stated(v), "stated_value": v.stated, "tolerance_value": v.tolerance, "unit": v.unit,
+            "status": v.status.value, "css": CSS[v.status],
+            "value": format_value(v.value, v.unit), "evidence": v.evidence, "short": short_evidence(v),
+            "formula": v.formula,
             "assumption": v.assumption, "details": details_table(v.details), "rows": rows,
             "suites": list(dict.fromkeys(suites)),
             "suite_links": [Link(n, suite_href(n)) if n in pages else n for n in dict.fromkeys(suites)],
             "anchor": anchor, "href": f"doc_{doc_slug(v.doc)}.html#{anchor}", "reason": v.reason,
-            "reading": v.reading, "readings": v.readings, "scope": v.scope})
+            "reading": v.reading, "readings": v.readings, "scope": v.scope, "record": v})
     return sorted(views, key=lambda view: view["doc"])
 
 
@@ -68,8 +72,16 @@ def doc_pages(doc_ids: Sequence[str], views: list[dict], titles: Mapping[str, st
               slug: Callable[[str], str]) -> list[dict[str, Any]]:
     return [{"id": d, "title": titles.get(d, ""), "verdicts": [v for v in views if v["doc"] == d],
              "suites": [Link(s.name, f"suite_{slug(s.name)}.html") for s in suites if d in s.docs],
-             "consistency": consistency([v for v in views if v["doc"] == d])}
+             "consistency": consistency([v for v in views if v["doc"] == d]),
+             **claims_figure([v for v in views if v["doc"] == d])}
             for d in doc_ids]
+
+
+def claims_figure(views: list[dict]) -> dict[str, Any]:
+    """{figure: the measured ÷ stated chart (SVG, "" without points), unplotted: "claim (why)" texts}."""
+    points, skipped = claim_points((v["record"] for v in views), CSS)
+    return {"figure": claims_chart(points), "plotted": len(points),
+            "unplotted": [f"{claim} ({why})" for claim, why in skipped]}
 
 
 def run_header(run_id: str, info: Mapping[str, Any]) -> dict[str, Any]:

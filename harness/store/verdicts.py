@@ -2,7 +2,8 @@
 
 The pipeline writes the file after judging (`harness.claims.model.judge_run`); the report renders it and
 `archbench compare` diffs two of them. A `VerdictRecord` holds what the claim said (id, document, quote, kind,
-quantity, stated value and tolerance, suites, why it is untestable), the status, the value and its unit, the
+quantity, stated value and tolerance, whether it is a bound, suites, why it is untestable), the status, the value,
+its interval over the rows judged and its unit, the
 evidence, the formula or method, the assumption or reading it rests on, the ids of the rows behind it (the index of
 `harness.store.results.current_frame(run_dir)`, the frame that was judged) and a small details table (one dict per
 row). Values are kept JSON-clean (NaN and infinities become null, numpy numbers plain ones), so a record read back
@@ -30,6 +31,7 @@ class Status(str, Enum):
     INCONCLUSIVE = "inconclusive"
     ASSUMPTION = "holds under an assumption"
     UNTESTABLE = "untestable here"
+    NOT_RUN = "not run in this run"             # its suites were not in the run: `evidence` gives the command
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,13 +56,15 @@ class VerdictRecord:
     reading: str = ""                           # the document's reading it was judged under (its primary)
     readings: list[dict[str, Any]] = field(default_factory=list)   # status and value under every reading
     scope: str = ""                             # where its rows were measured
+    interval: list[float] | None = None         # [low, high] of the measured value over its rows (CI or quartiles)
+    bound: str = ""                             # "at least" / "at most": the stated value bounds the measured one
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
         set_("status", Status(self.status))
         set_("rows", tuple(int(i) for i in self.rows))
         set_("suites", tuple(str(s) for s in self.suites))
-        for name in ("value", "details", "stated", "tolerance", "readings"):
+        for name in ("value", "details", "stated", "tolerance", "readings", "interval"):
             set_(name, _plain(getattr(self, name)))
 
     def to_record(self) -> dict[str, Any]:

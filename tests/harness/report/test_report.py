@@ -16,6 +16,7 @@ import pytest
 from jinja2 import StrictUndefined, UndefinedError
 
 from harness.report import plots
+from harness.report.headline import Headline
 from harness.report.render import Page, Section, Table, environment, render_run
 from harness.report.tables import pivot
 from harness.store.results import ResultStore, load_frame
@@ -95,11 +96,19 @@ def _verdicts(frame: pd.DataFrame) -> list[VerdictRecord]:
                  reason="needs a trained 405B model", evidence="needs a trained 405B model"),
         _verdict("004-relu2", "004", "ReLU² is 1-2% better", Status.INCONCLUSIVE, kind="learning", value=0.004,
                  evidence="difference within seed noise", rows=(999,)),
+        _verdict("001-block-calls", "001", "the block combines all four components", Status.REFUTED, kind="code",
+                 stated=4, tolerance=0.0, value=3.0, quantity="components the block calls"),
+        _verdict("003-flash", "003", "FlashAttention makes it 3× faster", Status.NOT_RUN, kind="comparative",
+                 stated=3.0, suites=("attention",),
+                 evidence="suite attention was not in this run; `archbench run --suites attention --profile quick` "
+                          "measures it"),
     ]
 
 
+HEADLINE = Headline(title="Forward latency against T", kind="lines", metric="latency_fwd_s", x="shape.T", log_x=True,
+                    log_y=True, slopes=True, crossover=("rmsnorm", "layernorm"))
 SUITES = [Suite(name="norms", question="Is RMSNorm faster than LayerNorm?", plan=lambda ctx: [], docs=("001",),
-                claims=("001-rmsnorm-speed",), description="Forward latency at LLM widths."),
+                claims=("001-rmsnorm-speed",), description="Forward latency at LLM widths.", headline=HEADLINE),
           Suite(name="train", question="How do the MVP stages train at tiny scale?", plan=lambda ctx: [],
                 docs=("000",)),
           Suite(name="broken", question="Does a failing plan show up?", plan=lambda ctx: [], docs=("003",))]
@@ -220,13 +229,41 @@ def test_index_shows_run_header_summary_and_failed_suites(report):
 def test_suite_page_has_method_plots_pivot_and_csv(report):
     out = report.parent
     html = (out / "suite_norms.html").read_text()
-    assert "blocked_autorange(min_run_time=0.2) · cpu · float32 · 2 threads · median of n=21 · IQR 7.0%" in html
-    assert html.count('<svg class="plot"') == 2             # latency vs T (log-log) and params by case
+    assert "Timer.blocked_autorange(min_run_time=0.2)</div>" in html
+    assert "cpu · float32 · 2 threads · median of n=21 · IQR 7.0% median, 7.0% max · 8 rows" in html
+    assert html.count('<svg class="plot"') == 3             # the headline, latency vs T (log-log), params by case
+    assert html.index('id="headline"') < html.index('id="method"') < html.index('id="pivot"')
+    assert "Forward latency against T" in html and "crossover of rmsnorm and layernorm" not in html  # parallel fits
     assert "needs a CUDA device" in html and 'href="norms.csv"' in html
     csv = pd.read_csv(out / "norms.csv")
     assert len(csv) == 11 and set(csv.case) == {"rmsnorm", "layernorm"}
     train = (out / "suite_train.html").read_text()           # loss rows with steps: one wide curves figure
+    assert 'id="headline"' not in train                      # a suite without a headline: none, nothing broken
     assert '<figure id="plot-val_loss" class="wide"><figcaption>val_loss [nats]</figcaption><svg' in train
+
+
+def test_document_pages_open_with_measured_over_stated(report):
+    doc = (report.parent / "doc_000.html").read_text()
+    assert doc.index('id="figure"') < doc.index('id="verdicts"') and '<figure class="headline claims"><svg' in doc
+    assert "2 claims with a number on both sides" in doc
+    quiet = (report.parent / "doc_002.html").read_text()
+    assert "No claim of this document has a stated and a measured number" in quiet and "002-quality (no stated" in quiet
+
+
+def test_summary_opens_with_the_largest_gaps_and_refuted_code(report):
+    html = report.read_text()
+    findings = html[html.index('id="findings"'):html.index('id="verdicts"')]
+    assert findings.index("000-xss") < findings.index("001-block-calls")   # the largest gap, then the code snippet
+    assert "8.82× off" in findings and findings.count("001-block-calls</a>") == 1
+    assert "code snippet: components the block calls: 3 vs stated 4" in findings
+    assert "001-rmsnorm-speed" not in findings                              # holds: not a finding
+
+
+def test_not_run_is_its_own_state_with_the_command(report):
+    html = report.read_text()
+    assert 'class="card notrun"' in html and "not run in this run" in html
+    doc = (report.parent / "doc_003.html").read_text()
+    assert 'class="badge notrun"' in doc and "archbench run --suites attention --profile quick" in doc
 
 
 def test_pivot_hides_no_row(tmp_path):
