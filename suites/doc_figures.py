@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from archs import analytic, get_config
 from archs import parallel_stacks as stacks
 from archs.components import attention, deltanet, mla, mlp, norm_params, position_params
+from harness.report.headline import Headline
 from harness.suite import Context, Suite, Unit
 
 BYTES = {"float32": 4, "float16": 2, "int8": 1}
@@ -308,7 +309,10 @@ def plan(ctx: Context) -> list[Unit]:
             if any(ctx.wants_arch(a) for a in archs)]
 
 
+HEADLINE = Headline(title="Each document's numbers recomputed from its own configuration, as computed ÷ stated",
+                    kind="claims")
+
 SUITE = Suite(name="doc_figures", plan=plan, docs=("000", "001", "002", "003", "004"),
               question="Do the documents' own numbers (sizes, memory tables, KV caches, speeds) follow from their "
                        "own configurations?",
-              description=__doc__.split("\n\n", 1)[1])
+              description=__doc__.split("\n\n", 1)[1], headline=HEADLINE)
