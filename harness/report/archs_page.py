@@ -8,7 +8,8 @@ The table's lines, each read from one suite's rows:
 - decode state (kv_cache, analytic, batch 1, bf16) at each context (2k/8k/32k/128k);
 - training memory (memory, analytic, one sequence of 4096 tokens): weights, gradients, optimizer and activations
   at bf16, the total at fp32 and bf16, and the bf16 total with activation checkpointing;
-- measured throughput (throughput, the runnable tiny presets only): prefill at its longest T, decode, training;
+- measured on this machine (the runnable tiny presets only): prefill (at its longest T), decode and training
+  tokens/s (throughput), peak memory of a training step and of decoding (memory);
 - loss (loss_curves): final validation loss, mean over seeds, of each architecture shrunk to the matched parameter
   budget and trained to the matched FLOP budget, in the column of the preset it was shrunk from.
 A line no architecture has is left out. Figures: the share of parameters by component (100% stacked bars, the
@@ -121,18 +122,25 @@ def training_memory_lines(ok: pd.DataFrame) -> list[Line]:
     return lines
 
 
-def throughput_lines(ok: pd.DataFrame) -> list[Line]:
-    rows = ok[(ok.metric == "tokens_per_s") & (ok.suite == "throughput")]
+def measured_lines(ok: pd.DataFrame) -> list[Line]:
+    """Tokens/s of the throughput suite (prefill at its longest T) and the memory suite's measured peaks."""
     lines = []
-    for phase in ("prefill", "decode", "train"):
-        part = rows[column(rows, "extra.phase") == phase]
-        if phase == "prefill" and len(part):
-            part = part[column(part, "shape.T") == max(_shape(part, "shape.T"))]
-        shapes = {"-".join(f"{k}{plain(r[f'shape.{k}'])}" for k in ("B", "T") if f"shape.{k}" in r and
-                           pd.notna(r[f"shape.{k}"])) for _, r in part.iterrows()}
-        lines.append((f"measured {phase} tokens/s{' (' + shapes.pop() + ')' if len(shapes) == 1 else ''}",
-                      _cells(part)))
+    for suite, metric, phases, what in (("throughput", "tokens_per_s", ("prefill", "decode", "train"), "tokens/s"),
+                                        ("memory", "peak_bytes", ("train_step", "decode"), "peak memory")):
+        rows = ok[(ok.metric == metric) & (ok.suite == suite)]
+        for phase in phases:
+            part = rows[column(rows, "extra.phase") == phase]
+            if phase == "prefill" and len(part):
+                part = part[column(part, "shape.T") == max(_shape(part, "shape.T"))]
+            lines.append((f"measured {phase.replace('_', ' ')} {what}{_common_shape(part)}", _cells(part)))
     return lines
+
+
+def _common_shape(rows: pd.DataFrame) -> str:
+    """" (B4-T128)" when every row has that batch and length, else ""."""
+    shapes = {"-".join(f"{k}{plain(r[f'shape.{k}'])}" for k in ("B", "T") if f"shape.{k}" in r and
+                       pd.notna(r[f"shape.{k}"])) for _, r in rows.iterrows()}
+    return f" ({shapes.pop()})" if len(shapes) == 1 else ""
 
 
 def loss_lines(ok: pd.DataFrame) -> list[Line]:
@@ -153,7 +161,7 @@ GROUPS: tuple[tuple[str, Callable[[pd.DataFrame], list[Line]]], ...] = (
     ("Parameters", parameter_lines), ("FLOPs per token", flop_lines), ("Decode state (batch 1, bf16)",
                                                                       decode_state_lines),
     ("Training memory (analytic, no sharding)", training_memory_lines),
-    ("Measured throughput on this machine (runnable presets)", throughput_lines),
+    ("Measured on this machine (the runnable presets)", measured_lines),
     ("Loss on real text (each architecture shrunk to 64 wide)", loss_lines))
 
 

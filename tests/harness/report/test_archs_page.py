@@ -38,6 +38,8 @@ def _rows(store: ResultStore):
                             shape={"B": 1, "T": 4096, "part": part}, **common)
     yield store.row(suite="throughput", case="tiny-b", arch="tiny-b", measure="decode", metric="tokens_per_s",
                     value=88.0, unit="tokens/s", stat="median", shape={"B": 1, "T": 128}, extra={"phase": "decode"})
+    yield store.row(suite="memory", case="tiny-b", arch="tiny-b", measure="peak_train_step", metric="peak_bytes",
+                    value=3e6, unit="bytes", shape={"B": 4, "T": 128}, extra={"phase": "train_step"})
     for seed, final in ((0, 2.0), (1, 2.2)):
         for step, loss in ((50, 3.0), (100, final)):
             yield store.row(suite="loss_curves", case="big-a", arch="big-a~w64", measure="loss_arch_params",
@@ -74,6 +76,7 @@ def test_one_column_per_architecture_each_line_from_its_rows(frame):
     assert line(context, "decode state at 8k") == {"big-a": "8.192 MB", "tiny-b": "16.38 MB"}
     assert line(context, "training memory B1 T4096, total (bf16)") == {"big-a": "4 GB", "tiny-b": "4 GB"}
     assert line(context, "measured decode tokens/s (B1-T128)") == {"big-a": "—", "tiny-b": "88 tokens/s"}
+    assert line(context, "measured train step peak memory (B4-T128)") == {"big-a": "—", "tiny-b": "3 MB"}
     assert line(context, "final validation loss at matched parameters") == {"big-a": "2.1", "tiny-b": "—"}
 
 
