@@ -12,8 +12,8 @@ The table's lines, each read from one suite's rows:
   tokens/s (throughput), peak memory of a training step and of decoding (memory);
 - loss (loss_curves): final validation loss, mean over seeds, of each architecture shrunk to the matched parameter
   budget and trained to the matched FLOP budget, in the column of the preset it was shrunk from.
-A line no architecture has is left out. Figures: the share of parameters by component (100% stacked bars, the
-total at each bar's end), and decode state against context (log-log).
+A line no architecture has is left out. Figures (`harness.report.archs_figures`): the share of parameters by
+component, and decode state against context.
 """
 from __future__ import annotations
 
@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from harness.report import plots
+from harness.report import archs_figures
 from harness.report.tables import Link, Table
 from harness.report.verdicts import environment_context, run_header
 from harness.store.columns import column
@@ -96,17 +95,13 @@ def flop_lines(ok: pd.DataFrame) -> list[Line]:
 
 def decode_state_lines(ok: pd.DataFrame) -> list[Line]:
     rows = _decode_state(ok)
-    return [(f"decode state at {_context(T)} tokens", _cells(rows[rows["shape.T"] == T]))
+    return [(f"decode state at {archs_figures.context_label(T)} tokens", _cells(rows[rows["shape.T"] == T]))
             for T in _shape(rows, "shape.T")]
 
 
 def _decode_state(ok: pd.DataFrame) -> pd.DataFrame:
     rows = ok[(ok.metric == "kv_bytes") & (ok.measure == "kv_analytic") & (ok.dtype == "bfloat16")]
     return rows[column(rows, "shape.B") == 1]
-
-
-def _context(T: Any) -> str:
-    return f"{T // 1024}k" if isinstance(T, int) and T >= 1024 and T % 1024 == 0 else str(T)
 
 
 def training_memory_lines(ok: pd.DataFrame) -> list[Line]:
@@ -186,57 +181,27 @@ def archs_context(frame: pd.DataFrame, link: RowLink = lambda suite, index: None
         if lines:
             rows = [[label, *(text(cells.get(name)) for name in names)] for label, cells in lines]
             groups.append((title, Table(["", *names], rows, num=set(range(1, len(names) + 1)))))
-    figures = [figure for figure in (parameter_share_figure(ok, names), decode_state_figure(ok, names)) if figure]
-    return {"columns": names, "groups": groups, "figures": figures}
+    return {"columns": names, "groups": groups, "figures": figures(ok, names)}
 
 
-def parameter_share_figure(ok: pd.DataFrame, names: list[str]) -> tuple[str, str] | None:
-    """(caption, svg): each architecture's parameters by component as shares of its total, the total labelled."""
+def figures(ok: pd.DataFrame, names: list[str]) -> list[tuple[str, str]]:
+    """(caption, svg) of the parameter shares by component and of decode state against context, each when the
+    rows have it."""
     by_kind = {label.removeprefix("component: "): cells for label, cells in parameter_lines(ok)[len(PARAM_LINES):]}
     totals = _cells(ok[ok.metric == "params_total"])
-    shown = [n for n in names if n in totals and any(n in cells for cells in by_kind.values())]
-    if not shown:
-        return None
-    with plt.rc_context(plots.STYLE):
-        fig, ax = plt.subplots(figsize=(7.2, 0.9 + 0.32 * len(shown)))
-        left = [0.0] * len(shown)
-        for i, (kind, cells) in enumerate(by_kind.items()):
-            share = [cells[n].value / totals[n].value if n in cells else 0.0 for n in shown]
-            ax.barh(range(len(shown)), share, left=left, label=kind, color=plots.PALETTE[i % len(plots.PALETTE)])
-            left = [a + b for a, b in zip(left, share)]
-        for y, n in enumerate(shown):
-            ax.text(1.01, y, format_value(totals[n].value, "params"), va="center", fontsize=8)
-        ax.set_yticks(range(len(shown)), shown)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 1.12)
-        ax.set_xlabel("share of all parameters")
-        ax.grid(axis="y", visible=False)
-        ax.set_axisbelow(True)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.9 / (0.9 + 0.32 * len(shown)) - 0.08),
-                  ncol=min(5, len(by_kind)))
-    return "Parameters by component, as shares of each architecture's total (total at the right)", plots.to_svg(fig)
-
-
-def decode_state_figure(ok: pd.DataFrame, names: list[str]) -> tuple[str, str] | None:
-    """(caption, svg): decode state per sequence against context, one line per architecture, log-log."""
+    shares = {n: {kind: cells[n].value for kind, cells in by_kind.items() if n in cells} for n in names if n in totals}
+    shares = {n: parts for n, parts in shares.items() if parts}
     rows = _decode_state(ok)
-    shown = [n for n in names if (rows.arch == n).any()]
-    if not shown:
-        return None
-    with plt.rc_context(plots.STYLE):
-        fig, ax = plt.subplots(figsize=(7.2, 3.6))
-        for i, name in enumerate(shown):
-            part = rows[rows.arch == name].sort_values("shape.T")
-            ax.plot(part["shape.T"].astype(float), part["value"], marker="o", label=name,
-                    color=plots.PALETTE[i % len(plots.PALETTE)], linestyle=("-", "--", ":")[i // len(plots.PALETTE) % 3])
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: _context(int(v))))
-        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: format_value(v, "bytes")))
-        ax.set_xlabel("context (tokens)")
-        ax.set_ylabel("decode state per sequence")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), ncol=1 + len(shown) // 14)
-    return "Decode state per sequence against context (batch 1, bf16, log-log)", plots.to_svg(fig)
+    states = {n: list(zip(rows.loc[rows.arch == n, "shape.T"].astype(float), rows.loc[rows.arch == n, "value"]))
+              for n in names if (rows.arch == n).any()}
+    out = []
+    if shares:
+        out.append(("Parameters by component, as shares of each architecture's total (total at the right)",
+                    archs_figures.parameter_shares(shares, {n: totals[n].value for n in shares})))
+    if states:
+        out.append(("Decode state per sequence against context (batch 1, bf16, log-log)",
+                    archs_figures.decode_state(states)))
+    return out
 
 
 def write_archs_page(env, out_dir: Path, frame: pd.DataFrame, common: dict[str, Any], *, name: str = ARCHS_PAGE,
