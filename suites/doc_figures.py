@@ -1,14 +1,19 @@
-"""The documents' own numbers, recomputed from the presets' analytic formulas (no model is built or run).
+"""The documents' figures that the generic quantities do not yet express, recomputed from the presets' analytic
+formulas (no model is built or run).
 
-Each unit recomputes one family of figures a document states: model sizes at the stated precision, every line of
-002's memory tables, KV-cache sizes, decode-speed roofline estimates, the parameters of 003's configurations,
-the expert counts that would make 000's hybrid reach 235B, and the analytic estimates shown beside measured
-verdicts at a document's own dimensions (000's mixers' FLOPs and their crossover length, MLA's decode roofline).
+Most of a document's own numbers are claims' expressions over the generic quantities (archs/quantities.py:
+`weight_bytes('nexus-13b', 'int8')`, `kv_bytes(...)`, `train_memory(...)`), judged with no suite at all; 002's
+memory tables, sizes, KV lines, ratios and stated-size rooflines, 003's embedding, weights and training states
+and 000's MVP-4 total moved there. What remains here needs a second, derived model or a per-layer figure at
+the document's own shapes: the parameter totals the params_flops counts are matched with (so they are answered
+without counting too), 002's MQA decode rooflines, 001's GQA table and LLaMA-2-70B example, 003's comparison with
+an equivalent dense decoder (archs.parallel_stacks.equivalent_dense), 004's MLA figures, the expert counts that
+would make 000's hybrid reach 235B, and 000's mixers' FLOPs and their crossover length.
 Every row has stat "analytic", the formula in `method` and what it assumes in `extra.assumption`; its `dtype`
 column is the precision the bytes are counted at (for a KV cache, and a total or an estimate that includes one,
 the cache's). Units of bytes are decimal (1 GB = 1e9 B), as the documents write them. Every reading a
-document leaves open (002's KV heads and cache formats, suites/claims/002_readings.toml) has its rows, so each
-claim can be judged under each reading; claims select these rows with `suite = "doc_figures"`.
+document leaves open (002's KV heads, suites/documents/002-nexus/readings.toml) has its rows, so each claim can be
+judged under each reading; claims select these rows with `suite = "doc_figures"`.
 """
 from __future__ import annotations
 
@@ -22,18 +27,11 @@ from harness.report.headline import Headline
 from harness.suite import Context, Suite, Unit
 
 BYTES = {"float32": 4, "float16": 2, "int8": 1}
-# 002's stated precision per model: base FP32; standard and nano INT8 with FP16 norms
-NEXUS = {"nexus-405b": ("float32", "float32"), "nexus-13b": ("int8", "float16"), "nexus-1.5b": ("int8", "float16")}
+# 002's stated precision of the weights per model: base FP32; standard and nano INT8
+NEXUS = {"nexus-405b": "float32", "nexus-13b": "int8", "nexus-1.5b": "int8"}
 # 002 names GQA for the base without sizing it: the preset's 8 KV heads, 32 (what its "~100 GB" KV line and the
 # "MQA: 32× smaller" target imply) and plain MHA (its "Multi-Head Attention (128 heads)")
 BASE_READINGS = {"nexus-405b": 8, "nexus-405b@kv32": 32, "nexus-405b@mha": 128}
-HARDWARE = {  # (model, device, count, bytes/s per device): 002's inference-speed table
-    "nexus-405b": ("8× A100 80GB", 8, 2.0e12, 500e9),
-    "nexus-13b": ("1× A100 40GB", 1, 1.555e12, 16e9),
-    "nexus-1.5b": ("1× RTX 3060", 1, 360e9, 4e9),
-}
-ROOFLINE = ("decode roofline: tokens/s <= devices × bandwidth / bytes of weights read per token (batch 1, short "
-            "context, ideal tensor parallelism, no compute or communication cost)")
 
 
 def fig(case: str, metric: str, value: float, unit: str, *, arch: str = "", measure: str = "formula",
@@ -49,68 +47,19 @@ def nexus_config(label: str):
     return get_config(label)
 
 
-# ---------------------------------------------------------------- 002: sizes and memory tables
-def nexus_breakdown(label: str) -> Iterator[dict]:
-    """Every line of 002's memory table for one model, at the stated precision (FP16 for norms where stated)."""
+# ---------------------------------------------------------------- 002: totals and MQA rooflines
+def nexus_total(label: str) -> Iterator[dict]:
+    """The model's parameters (what params_flops counts; here also for the base's other KV-head readings)."""
     cfg = nexus_config(label)
-    weights, norms = NEXUS[label.split("@")[0]]
-    wb, nb = BYTES[weights], BYTES[norms]
-    p = analytic.params(cfg)
-    spec = cfg.pattern[0]
-    attn, ffn = attention.params_formula(cfg, spec), mlp.params_formula(cfg, spec)
-    norm = 2 * norm_params(cfg.norm, cfg.dim)
-    reading = f"{cfg.kv_heads} KV heads of {cfg.n_heads}"
-    kw = dict(arch=label, measure="memory_breakdown", assumption=reading)
-    yield fig("total", "params_total", p.total, "params", arch=label, measure="params",
-              method="archs.analytic.params", assumption=reading)
-    norms_total = cfg.n_layers * norm + cfg.dim                                  # + the final norm
-    weight_bytes = (p.total - norms_total) * wb + norms_total * nb
-    yield fig("weights", "model_bytes", weight_bytes, "bytes", dtype=weights,
-              method=f"params × {wb} B ({weights}), norms × {nb} B", **kw)
-    lines = {"embedding": (p.by_kind["embedding"], wb), "output": (p.by_kind["output"], wb),
-             "attention_per_layer": (attn, wb), "ffn_per_layer": (ffn, wb), "norms_per_layer": (norm, nb),
-             "layers": (cfg.n_layers * (attn + ffn), wb)}
-    for case, (n, b) in lines.items():
-        yield fig(case, "model_bytes", n * b + (cfg.n_layers * norm * nb if case == "layers" else 0), "bytes",
-                  dtype=weights if b == wb else norms, method=f"{n:,} params × {b} B", **kw)
-    for dtype in ("float16", "int8", "float32"):
-        kv = sum(analytic.cache_bytes(cfg, 1, cfg.max_seq_len, BYTES[dtype]).values())
-        yield fig("kv_cache", "kv_bytes", kv, "bytes", arch=label, measure="kv_cache", dtype=dtype,
-                  shape={"B": 1, "T": cfg.max_seq_len}, dtype_bytes=BYTES[dtype], assumption=reading,
-                  method="2 (K,V) × layers × T × n_kv × head_dim × bytes")
-    for dtype in ("float16", "int8", "float32"):                              # the KV cache's number format
-        kv = sum(analytic.cache_bytes(cfg, 1, cfg.max_seq_len, BYTES[dtype]).values())
-        yield fig("inference_total", "model_bytes", weight_bytes + kv, "bytes", dtype=dtype,
-                  method=f"weights ({weights}) + {dtype} KV cache at {cfg.max_seq_len} tokens, batch 1", **kw)
-    yield fig("to_mqa", "kv_reduction", cfg.kv_heads, "ratio", arch=label, measure="kv_cache",
-              method="n_kv_heads / 1", assumption=reading)
-    for case, per_param in (("gradients", 4), ("optimizer_states", 8), ("training_total", 16)):
-        yield fig(case, "train_memory_bytes", p.total * per_param, "bytes", arch=label, measure="memory_breakdown",
-                  dtype="float32", method=f"params × {per_param} B (fp32 weights, grads, Adam m and v)",
-                  part=case, assumption=f"{reading}; Adam with fp32 states, activations excluded")
-
-
-def nexus_ratios() -> Iterator[dict]:
-    """Parameters of the distilled models as a fraction of the base (002's 'Reduction' row is 1 - this)."""
-    for base in BASE_READINGS:
-        total = analytic.params(nexus_config(base)).total
-        for label in ("nexus-13b", "nexus-1.5b"):
-            yield fig(f"params_vs_{base}", "size_ratio", analytic.params(get_config(label)).total / total, "ratio",
-                      arch=label, measure="params", method="params(model) / params(base)")
+    yield fig("total", "params_total", analytic.params(cfg).total, "params", arch=label, measure="params",
+              method="archs.analytic.params", assumption=f"{cfg.kv_heads} KV heads of {cfg.n_heads}")
 
 
 def nexus_roofline() -> Iterator[dict]:
-    """002's inference-speed table against the bandwidth bound, from the stated model size and from ours."""
-    for label, (hw, count, bandwidth, stated) in HARDWARE.items():
-        weights = NEXUS[label][0]
-        ours = analytic.params(get_config(label)).total * BYTES[weights]
-        for case, size in (("decode_roofline_stated_size", stated), ("decode_roofline_computed_size", ours)):
-            yield fig(case, "tokens_per_s", count * bandwidth / size, "tokens/s", arch=label, measure="roofline",
-                      dtype=weights, method=f"{count} × {bandwidth:.4g} B/s / {size:.4g} B", hardware=hw,
-                      estimate=True, assumption=ROOFLINE, phase="decode")
+    """Decode speed-up of MQA over each model's own attention, from the bytes read per token."""
     for label in (*BASE_READINGS, "nexus-13b"):
         cfg, T = nexus_config(label), nexus_config(label).max_seq_len
-        w = analytic.params(cfg).total * BYTES[NEXUS[label.split("@")[0]][0]]
+        w = analytic.params(cfg).total * BYTES[NEXUS[label.split("@")[0]]]
         for dtype in ("float16", "int8", "float32"):                          # the KV cache's number format
             kv = sum(analytic.cache_bytes(cfg, 1, T, BYTES[dtype]).values())
             mqa = sum(analytic.cache_bytes(replace(cfg, n_kv_heads=1), 1, T, BYTES[dtype]).values())
@@ -164,15 +113,9 @@ def stacks_figures() -> Iterator[dict]:
         dense = analytic.params(stacks.equivalent_dense(cfg, n_layers=128)).total
         kw = dict(arch=label, measure="params", method="archs.parallel_stacks.params_formula")
         yield fig("total", "params_total", p.total, "params", **kw)
-        yield fig("embedding", "params_embedding", p.by_kind["embedding"], "params", **kw)
         yield fig("output_head_share", "size_ratio", p.by_kind["output"] / p.total, "ratio", **kw)
-        yield fig("weights", "model_bytes", 4 * p.total, "bytes", arch=label, measure="memory_breakdown",
-                  dtype="float32", method="params × 4 B")
         yield fig("vs_dense_128_layers", "size_ratio", p.total / dense, "ratio", arch=label, measure="params",
                   method="params / params(equivalent_dense(cfg, n_layers=128))")
-        yield fig("training_states", "train_memory_bytes", 16 * p.total, "bytes", arch=label, measure="memory",
-                  dtype="float32", part="weights+grads+adam", method="params × 16 B",
-                  assumption="fp32 weights, grads, Adam m and v; activations excluded")
         ours = stacks.cache_bytes_formula(cfg, 1, 1, 2)
         theirs = sum(analytic.cache_bytes(stacks.equivalent_dense(cfg, n_layers=128), 1, 1, 2).values())
         yield fig("kv_vs_dense_128_layers", "kv_reduction", theirs / ours, "ratio", arch=label, measure="kv_cache",
@@ -280,26 +223,15 @@ def hybrid_mixers() -> Iterator[dict]:
                   method=f"first T with FLOPs(GDN) < FLOPs(GQA), {what}, bisection on log T", **kw)
 
 
-def mvp_stages() -> Iterator[dict]:
-    for stage in (1, 2, 3, 4):
-        label = f"hybrid-mvp{stage}"
-        p = analytic.params(get_config(label))
-        for metric, value in (("params_total", p.total), ("params_active", p.active)):
-            yield fig("mvp", metric, value, "params", arch=label, measure="params", method="archs.analytic.params",
-                      assumption="hybrid-235b preset's expert count and width")
-
-
 NEXUS_ARCHS = ("nexus-405b", "nexus-13b", "nexus-1.5b")
 UNITS = {  # unit key -> (figures, the presets they read: the unit runs if the run wants any of them)
-    **{f"nexus/{label}": (lambda l=label: nexus_breakdown(l), (label.split("@")[0],))
+    **{f"nexus/{label}": (lambda l=label: nexus_total(l), (label.split("@")[0],))
        for label in (*BASE_READINGS, "nexus-13b", "nexus-1.5b")},
-    "nexus/ratios": (nexus_ratios, NEXUS_ARCHS),
     "nexus/roofline": (nexus_roofline, NEXUS_ARCHS),
     "modern": (modern_figures, ("modern-768", "llama-2-70b", "hybrid-235b")),
     "parallel-stacks": (stacks_figures, ("parallel-stacks-current", "parallel-stacks-2x64")),
     "mla": (mla_figures, ("mla-moe",)),
     "hybrid/solve": (hybrid_solve, ("hybrid-235b",)),
-    "hybrid/mvp": (mvp_stages, tuple(f"hybrid-mvp{s}" for s in (1, 2, 3, 4))),
     "hybrid/mixers": (hybrid_mixers, ("hybrid-235b",)),
 }
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.claims.expr import evaluate_expression
 from harness.claims.load import load_claims
 from harness.claims.model import CHECKS, KINDS, Check, Claim, Status, evaluate, judge_run
 from archbench.report_inputs import load_all_claims
@@ -388,9 +389,10 @@ def test_doc_figures_row_identities_are_unique(figures_run):
     assert len(load_frame(figures_run)) == len(load_frame(figures_run, keep_superseded=True))
 
 
-def test_doc_figures_embedding_line_of_the_standard_model(figures):
-    row = figures[(figures.arch == "nexus-13b") & (figures.case == "embedding")]
-    assert row.value.item() == 50000 * 2048 * 1
+def test_the_standard_models_embedding_line_from_the_quantities(shipped):
+    """002's memory lines are claims' expressions now; loading the documents installed the quantities."""
+    assert evaluate_expression("weight_bytes('nexus-13b', 'int8', 'embedding')", {}) == 50000 * 2048 * 1
+    assert evaluate_expression("params('nexus-405b@kv32') - params('nexus-405b')", {}) == 96 * 2 * 8192 * 24 * 64
 
 
 def test_doc_figures_expert_count_reaches_235b(figures):
