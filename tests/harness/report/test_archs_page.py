@@ -11,15 +11,16 @@ from harness.report.archs_page import archs_context, write_archs_page
 from harness.report.render import environment, render_run
 from harness.report.tables import Link
 from harness.store.results import ResultStore, load_frame
+from tests.harness.report.test_report import ARTIFACTS, _browse, _console, chromium  # noqa: F401 (a fixture)
 
 RUN_ID = "0001_abcdef0_20250101-000000"
 ARCHS = ("big-a", "tiny-b")
 
 
-def _rows(store: ResultStore):
-    for i, arch in enumerate(ARCHS):
+def _rows(store: ResultStore, archs=ARCHS):
+    for i, arch in enumerate(archs):
         common = dict(case=arch, arch=arch, device="formula")
-        scale = 10 ** (6 - 3 * i)
+        scale = 10 ** max(6 - 3 * i, 3)
         yield store.row(suite="params_flops", measure="params", metric="params_total", value=7 * scale,
                         unit="params", stat="exact", **common)
         yield store.row(suite="params_flops", measure="params_formula", metric="params_total", value=9 * scale,
@@ -46,10 +47,10 @@ def _rows(store: ResultStore):
                             metric="val_loss", value=loss, unit="nats", shape={"step": step, "seed": seed})
 
 
-def make_run(root):
+def make_run(root, archs=ARCHS):
     store = ResultStore(root, RUN_ID)
     store.record_run_info({"profile": "quick", "suites": ["params_flops", "kv_cache", "memory", "throughput"]})
-    for row in _rows(store):
+    for row in _rows(store, archs):
         store.append(row)
     return store.run_dir
 
@@ -115,3 +116,27 @@ def test_the_report_of_a_run_links_the_page(tmp_path):
         missing = [link for link in parser.links if not link.startswith(("http", "#")) and
                    not (index.parent / link.split("#")[0]).exists()]
         assert missing == []
+
+
+# the page's width and console in headless Chromium: many architecture columns scroll inside their tables
+WIDTH_PROBE = """<script>window.addEventListener("load", function () { var d = document.documentElement;
+  console.log("WIDTH " + d.scrollWidth + " " + d.clientWidth); });</script>"""
+
+
+def test_many_columns_scroll_inside_the_tables_not_the_page(chromium, tmp_path):
+    index = render_run(make_run(tmp_path / "results", archs=tuple(f"architecture-{i:02d}" for i in range(16))),
+                       tmp_path / "out")
+    page = index.parent / "archs.html"
+    probed = page.with_name("probed.html")
+    probed.write_text(page.read_text(encoding="utf-8").replace("<head>", "<head>" + WIDTH_PROBE, 1), encoding="utf-8")
+    done = _browse(chromium, tmp_path / "profile", probed.as_uri(), "--dump-dom", "--window-size=1400,1000")
+    messages = _console(done.stderr)
+    widths = [m.split()[1:] for m in messages if m.startswith("WIDTH")]
+    assert widths and int(widths[0][0]) <= int(widths[0][1]), (messages, done.stderr[-2000:])
+    assert [m for m in messages if not m.startswith("WIDTH")] == []          # no console error
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report_archs.png"
+    shot.unlink(missing_ok=True)
+    done = _browse(chromium, tmp_path / "profile2", page.as_uri(), f"--screenshot={shot}", "--window-size=1400,1000",
+                   "--hide-scrollbars")
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
