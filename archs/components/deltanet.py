@@ -27,39 +27,43 @@ from harness.errors import ConfigError
 RECURRENT_MAX_TOKENS = 8
 
 
-def gdn_dims(cfg) -> tuple[int, int, int, int, int]:
-    """(heads, head_k_dim, head_v_dim, conv_size, chunk_size) from cfg.gdn, its None dims derived."""
+def gdn_dims(cfg) -> tuple[int, int, int, int, int, int]:
+    """(key heads, value heads, head_k_dim, head_v_dim, conv_size, chunk_size) from cfg.gdn, its None dims
+    derived."""
     gdn = cfg.gdn
     H = gdn.n_heads or cfg.n_heads
-    return H, gdn.head_k_dim or cfg.dim // H, gdn.head_v_dim or cfg.dim // H, gdn.conv_size, gdn.chunk_size
+    return (H, gdn.n_v_heads or H, gdn.head_k_dim or cfg.dim // H, gdn.head_v_dim or cfg.dim // H, gdn.conv_size,
+            gdn.chunk_size)
 
 
 @dataclass
 class GDNCache(Cache):
     """Decode state of one layer: the delta-rule memory and the short-conv history, both fixed-size.
 
-    state: [B, H, K, V] fp32 (the recurrence accumulates over the whole sequence, so it is kept in fp32);
-    conv_state: [B, 2·H·K + H·V, conv_size − 1], the last pre-conv q/k/v projections, in the model dtype."""
+    state: [B, Hv, K, V] fp32 (one per value head; the recurrence accumulates over the whole sequence, so it is
+    kept in fp32); conv_state: [B, 2·H·K + Hv·V, conv_size − 1], the last pre-conv q/k/v projections, in the
+    model dtype (H key heads, Hv value heads)."""
     state: torch.Tensor | None = None
     conv_state: torch.Tensor | None = None
 
 
 # ---------------------------------------------------------------- formulas (independent references)
 def params_formula(cfg, spec) -> int:
-    H, K, V, W, _ = gdn_dims(cfg)
-    D, ch = cfg.dim, 2 * H * K + H * V
-    n = D * (ch + H * V) + D * 2 * H + ch * W + 2 * H + V + H * V * D   # in, ab, conv, A_log+dt_bias, norm, out
+    H, Hv, K, V, W, _ = gdn_dims(cfg)
+    D, ch = cfg.dim, 2 * H * K + Hv * V
+    n = D * (ch + Hv * V) + D * 2 * Hv + ch * W + 2 * Hv + V + Hv * V * D   # in, ab, conv, A_log+dt_bias, norm, out
     if cfg.bias:
-        n += ch + H * V + D
+        n += ch + Hv * V + D
     return n
 
 
 def flops_terms(cfg, T: int) -> dict[str, int]:
-    """Matmul FLOPs (2 per multiply-add) of one sequence of T tokens through the layer, by part.
+    """Matmul FLOPs (2 per multiply-add) of one sequence of T tokens through the layer, by part (H key heads,
+    Hv value heads; the delta rule runs once per value head, on its group's q and k).
 
-    projections  in: D -> 2HK + 2HV, ab: D -> 2H, out: HV -> D          2·T·D·(2HK + 3HV + 2H)
-    conv         depthwise, conv_size taps per channel                 2·T·(2HK + HV)·W
-    chunk        per head, over the padded length Tp = ⌈T/C⌉·C (the op really computes the padding);
+    projections  in: D -> 2HK + 2HvV, ab: D -> 2Hv, out: HvV -> D       2·T·D·(2HK + 3HvV + 2Hv)
+    conv         depthwise, conv_size taps per channel                 2·T·(2HK + HvV)·W
+    chunk        per value head, over the padded length Tp = ⌈T/C⌉·C (the op really computes the padding);
                  per chunk of C tokens (see archs/ops/gated_delta/chunk.py):
                    (βK)Kᵀ, QKᵀ, 𝒯(βe^γK): C×C×K each                   3·2·C²·K
                    𝒯(βV), attn·U: C×C×V each                           2·2·C²·V
@@ -68,13 +72,13 @@ def flops_terms(cfg, T: int) -> dict[str, int]:
     solve        𝒯 = (I + A)⁻¹ by a unit-lower-triangular solve against I: C(C−1)/2 MACs for each of
                  C columns per chunk, C·(C−1) per padded token
     torch's FlopCounterMode has no rule for triangular solves, so it counts all but `solve`."""
-    H, K, V, W, C = gdn_dims(cfg)
+    H, Hv, K, V, W, C = gdn_dims(cfg)
     D, Tp = cfg.dim, -(-T // C) * C
     return {
-        "projections": 2 * T * D * (2 * H * K + 3 * H * V + 2 * H),
-        "conv": 2 * T * (2 * H * K + H * V) * W,
-        "chunk": H * Tp * (C * (6 * K + 4 * V) + 6 * K * V),
-        "solve": H * Tp * C * (C - 1),
+        "projections": 2 * T * D * (2 * H * K + 3 * Hv * V + 2 * Hv),
+        "conv": 2 * T * (2 * H * K + Hv * V) * W,
+        "chunk": Hv * Tp * (C * (6 * K + 4 * V) + 6 * K * V),
+        "solve": Hv * Tp * C * (C - 1),
     }
 
 
@@ -87,15 +91,15 @@ def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
 def decode_flops_formula(cfg, spec, context: int = 0) -> int:
     """One decoded token; independent of `context` (fixed-size state). Per head the recurrent step does
     Sᵀk, the rank-1 write k uᵀ and Sᵀq, 2·K·V FLOPs each, on top of the T = 1 projections and conv."""
-    H, K, V = gdn_dims(cfg)[:3]
+    _, Hv, K, V = gdn_dims(cfg)[:4]
     terms = flops_terms(cfg, 1)
-    return terms["projections"] + terms["conv"] + 6 * H * K * V
+    return terms["projections"] + terms["conv"] + 6 * Hv * K * V
 
 
 def cache_bytes_formula(cfg, spec, batch: int, T: int, dtype_bytes: int) -> int:
-    """fp32 state [B, H, K, V] plus the conv history [B, 2HK + HV, W − 1] at dtype_bytes; independent of T."""
-    H, K, V, W, _ = gdn_dims(cfg)
-    return batch * H * K * V * 4 + batch * (2 * H * K + H * V) * (W - 1) * dtype_bytes
+    """fp32 state [B, Hv, K, V] plus the conv history [B, 2HK + HvV, W − 1] at dtype_bytes; independent of T."""
+    H, Hv, K, V, W, _ = gdn_dims(cfg)
+    return batch * Hv * K * V * 4 + batch * (2 * H * K + Hv * V) * (W - 1) * dtype_bytes
 
 
 # ---------------------------------------------------------------- the module
@@ -108,25 +112,27 @@ class GatedDeltaNet(Component):
 
     def __init__(self, cfg, spec):
         super().__init__()
-        H, K, V, W, C = gdn_dims(cfg)
-        self.n_heads, self.head_k, self.head_v, self.conv_size, self.chunk_size = H, K, V, W, C
-        self.conv_channels = 2 * H * K + H * V
-        # one input projection for q, k, v and the output gate z, one for the two per-head scalars a, b
+        H, Hv, K, V, W, C = gdn_dims(cfg)
+        self.n_heads, self.n_v_heads, self.head_k, self.head_v, self.conv_size, self.chunk_size = H, Hv, K, V, W, C
+        self.conv_channels = 2 * H * K + Hv * V
+        # one input projection for q, k, v and the output gate z, one for the two per-value-head scalars a, b
         # (Qwen3-Next's in_proj_qkvz / in_proj_ba layout: two matmuls instead of six)
-        self.in_proj = nn.Linear(cfg.dim, self.conv_channels + H * V, bias=cfg.bias)
-        self.ab_proj = nn.Linear(cfg.dim, 2 * H, bias=False)          # dt_bias is a's bias; b has none (fla)
+        self.in_proj = nn.Linear(cfg.dim, self.conv_channels + Hv * V, bias=cfg.bias)
+        self.ab_proj = nn.Linear(cfg.dim, 2 * Hv, bias=False)         # dt_bias is a's bias; b has none (fla)
         self.conv = nn.Conv1d(self.conv_channels, self.conv_channels, W, groups=self.conv_channels, bias=False)
         # Mamba2 init: A ~ U[1, 16]; dt ~ log-uniform[1e-3, 1e-1] stored through softplus⁻¹ so that
         # softplus(dt_bias) = dt at a = 0, i.e. per-token decay exp(−A·dt) starts between ~0.999 and ~0.2
-        self.A_log = nn.Parameter(torch.empty(H).uniform_(1, 16).log())
-        dt = torch.exp(torch.rand(H) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3)).clamp(min=1e-4)
+        self.A_log = nn.Parameter(torch.empty(Hv).uniform_(1, 16).log())
+        dt = torch.exp(torch.rand(Hv) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3)).clamp(min=1e-4)
         self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))
         self.o_norm = RMSNorm(V, eps=cfg.norm_eps)                    # per head over V, weight shared by heads
-        self.o_proj = nn.Linear(H * V, cfg.dim, bias=cfg.bias)
+        self.o_proj = nn.Linear(Hv * V, cfg.dim, bias=cfg.bias)
 
     @classmethod
     def check_config(cls, cfg) -> None:
         heads = cfg.gdn.n_heads or cfg.n_heads
+        if (cfg.gdn.n_v_heads or heads) % heads:
+            raise ConfigError(f"DeltaNetConfig.n_v_heads={cfg.gdn.n_v_heads} is not a multiple of n_heads={heads}")
         if None in (cfg.gdn.head_k_dim, cfg.gdn.head_v_dim) and cfg.dim % heads:
             raise ConfigError(f"DeltaNetConfig.n_heads={heads} does not divide dim={cfg.dim} "
                               "(set head_k_dim and head_v_dim, or pick a divisor)")
@@ -153,15 +159,17 @@ class GatedDeltaNet(Component):
             raise ValueError("GatedDeltaNet does not support doc_ids: the recurrent state would carry across "
                              "document boundaries (it would need a state reset per document)")
         B, T, _ = x.shape
-        H, K, V = self.n_heads, self.head_k, self.head_v
-        qkv, z = self.in_proj(x).split([self.conv_channels, H * V], dim=-1)
-        q, k, v = self._short_conv(qkv, cache).split([H * K, H * K, H * V], dim=-1)
+        H, Hv, K, V = self.n_heads, self.n_v_heads, self.head_k, self.head_v
+        qkv, z = self.in_proj(x).split([self.conv_channels, Hv * V], dim=-1)
+        q, k, v = self._short_conv(qkv, cache).split([H * K, H * K, Hv * V], dim=-1)
         # L2-normalised q, k keep the delta rule's transition (I − β k kᵀ) a contraction: its eigenvalues
         # are 1 − β and 1 (Yang et al. 2024, "Parallelizing Linear Transformers with the Delta Rule")
         q = F.normalize(q.reshape(B, T, H, K).float(), dim=-1, eps=1e-6)   # [B, T, H, K]
         k = F.normalize(k.reshape(B, T, H, K).float(), dim=-1, eps=1e-6)
-        v = v.reshape(B, T, H, V)                                          # [B, T, H, V]
-        a, b = self.ab_proj(x).float().chunk(2, dim=-1)                    # [B, T, H] each
+        if Hv != H:                                    # each key head serves Hv/H value heads, in order
+            q, k = q.repeat_interleave(Hv // H, dim=2), k.repeat_interleave(Hv // H, dim=2)   # [B, T, Hv, K]
+        v = v.reshape(B, T, Hv, V)                                         # [B, T, Hv, V]
+        a, b = self.ab_proj(x).float().chunk(2, dim=-1)                    # [B, T, Hv] each
         g = -self.A_log.float().exp() * F.softplus(a + self.dt_bias.float())   # log α_t <= 0
         beta = b.sigmoid()
 
@@ -176,5 +184,5 @@ class GatedDeltaNet(Component):
         if cache is not None:
             cache.pos += T
         # gated output norm (Qwen3-Next / fla FusedRMSNormGated): normalise each head, then gate by silu(z)
-        o = self.o_norm(o) * F.silu(z.reshape(B, T, H, V))                 # [B, T, H, V]
-        return self.o_proj(o.reshape(B, T, H * V))
+        o = self.o_norm(o) * F.silu(z.reshape(B, T, Hv, V))                # [B, T, Hv, V]
+        return self.o_proj(o.reshape(B, T, Hv * V))

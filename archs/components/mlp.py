@@ -1,5 +1,6 @@
-"""Dense feed-forward blocks: SwiGLU (LLaMA), GELU MLP (GPT-2), ReLU (Vaswani et al.) and ReLU² (Primer,
-modded-nanogpt). One class, `MLP`, for every kind in FFN_KINDS; its formulas come first."""
+"""Dense feed-forward blocks: SwiGLU (LLaMA), GeGLU (Gemma: the gate through tanh-approximated GELU), GELU MLP
+(GPT-2), ReLU (Vaswani et al.) and ReLU² (Primer, modded-nanogpt). One class, `MLP`, for every kind in FFN_KINDS;
+its formulas come first."""
 from __future__ import annotations
 
 import torch
@@ -8,11 +9,12 @@ from torch import nn
 
 from archs.components.component import Component
 
-FFN_KINDS = ("swiglu", "gelu", "relu", "relu2")
+FFN_KINDS = ("swiglu", "geglu", "gelu", "relu", "relu2")
+GATED = ("swiglu", "geglu")                     # three matrices: gate, up, down
 
 
 def mlp_matrices(kind: str) -> int:
-    return 3 if kind == "swiglu" else 2
+    return 3 if kind in GATED else 2
 
 
 def mlp_params(dim: int, hidden: int, kind: str, bias: bool = False) -> int:
@@ -41,9 +43,9 @@ def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
 
 
 class MLP(Component):
-    """x -> down(act(up(x))) or, for SwiGLU, x -> down(silu(gate(x)) * up(x)).
+    """x -> down(act(up(x))) or, gated, x -> down(act(gate(x)) * up(x)) (SwiGLU: silu; GeGLU: tanh GELU).
 
-    `hidden` is the inner width. SwiGLU has three matrices, so at equal hidden width it holds 1.5x the
+    `hidden` is the inner width. The gated kinds have three matrices, so at equal hidden width it holds 1.5x the
     parameters of the two-matrix MLPs; suites compare at matched parameters by choosing `hidden`. In a
     decoder layer (`build`) the kind is the LayerSpec's ffn and the width cfg.ffn_dim."""
     kind = param_kind = "ffn"
@@ -56,7 +58,7 @@ class MLP(Component):
             raise ValueError(f"unknown ffn kind {kind!r}")
         self.activation = kind
         self.up = nn.Linear(dim, hidden, bias=bias)
-        self.gate = nn.Linear(dim, hidden, bias=bias) if kind == "swiglu" else None
+        self.gate = nn.Linear(dim, hidden, bias=bias) if kind in GATED else None
         self.down = nn.Linear(hidden, dim, bias=bias)
 
     @classmethod
@@ -66,6 +68,8 @@ class MLP(Component):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.activation == "swiglu":
             h = F.silu(self.gate(x)) * self.up(x)
+        elif self.activation == "geglu":
+            h = F.gelu(self.gate(x), approximate="tanh") * self.up(x)
         elif self.activation == "gelu":
             h = F.gelu(self.up(x))
         elif self.activation == "relu":

@@ -5,8 +5,11 @@ Routing weights (`Router`):
   softmax  p = softmax(logits) over all E experts; the top-k probabilities are renormalised to sum to 1
            (Mixtral; identical to a softmax over the k selected logits).
   sigmoid  s = sigmoid(logits) (DeepSeek-V3 §2.1.2): experts are chosen by s and the k selected scores are
-           normalised to sum to 1. V3's selection bias (auxiliary-loss-free balancing) and route scale are
-           not modelled.
+           normalised to sum to 1. V3's route scale and group-limited routing are not modelled.
+  With `router_bias` a per-expert bias b is added to the scores to choose the experts (top-k of s + b), not to
+  weight them (DeepSeek-V3's auxiliary-loss-free balancing; b is adjusted outside the gradient, so it is a
+  parameter with requires_grad=False). With `shared_gate` the shared experts' output is scaled by
+  sigmoid(w·x), one weight vector per layer (Qwen2-MoE, Qwen3-Next).
 Dispatch is dropless (no capacity factor): token-slots are sorted by expert and each expert runs once on
 the contiguous group of tokens it received.
 
@@ -36,11 +39,13 @@ def _shared_hidden(m) -> int:
 
 
 def params_by_kind(cfg, spec=None) -> dict[str, int]:
-    """The router, every routed expert and the shared experts, as the counters file them."""
+    """The router (and its selection bias), every routed expert and the shared experts (and their gate), as the
+    counters file them."""
     m = cfg.moe
-    return {"moe_router": cfg.dim * m.n_experts,
+    shared = mlp_params(cfg.dim, _shared_hidden(m), m.expert_ffn, cfg.bias) + (cfg.dim if m.shared_gate else 0)
+    return {"moe_router": cfg.dim * m.n_experts + (m.n_experts if m.router_bias else 0),
             "moe_experts": m.n_experts * mlp_params(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias),
-            "moe_shared": mlp_params(cfg.dim, _shared_hidden(m), m.expert_ffn, cfg.bias) if m.n_shared else 0}
+            "moe_shared": shared if m.n_shared else 0}
 
 
 def params_formula(cfg, spec=None) -> int:
@@ -58,18 +63,19 @@ def params_at_fraction(cfg, spec=None) -> dict[Fraction, int]:
 
 
 def active_params_formula(cfg, spec=None) -> int:
-    """Parameters one token touches: router + top_k routed experts + the shared experts."""
+    """Parameters one token touches: router + top_k routed experts + the shared experts (and their gates)."""
     m, parts = cfg.moe, params_by_kind(cfg, spec)
     one_expert = mlp_params(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias)
     return parts["moe_router"] + m.top_k * one_expert + parts["moe_shared"]
 
 
 def flops_formula(cfg, spec, T: int, causal: bool = True) -> int:
-    """T · (router + top_k routed experts + shared experts). Dropless routing: every token runs exactly
-    top_k experts, so the count does not depend on how balanced the routing is."""
+    """T · (router + top_k routed experts + shared experts and their gate). Dropless routing: every token runs
+    exactly top_k experts, so the count does not depend on how balanced the routing is."""
     m = cfg.moe
-    per_token = 2 * cfg.dim * m.n_experts + mlp_flops(cfg.dim, m.top_k * m.expert_dim + _shared_hidden(m),
-                                                      m.expert_ffn, 1)
+    gate = 2 * cfg.dim if m.n_shared and m.shared_gate else 0
+    per_token = 2 * cfg.dim * m.n_experts + gate + mlp_flops(cfg.dim, m.top_k * m.expert_dim + _shared_hidden(m),
+                                                             m.expert_ffn, 1)
     return T * per_token
 
 
@@ -79,15 +85,21 @@ class Router(nn.Module):
     as in DeepSeek-V3's sequence-wise balance loss, eq. 18)."""
     param_kind = "moe_router"
 
-    def __init__(self, dim: int, n_experts: int, top_k: int, kind: str):
+    def __init__(self, dim: int, n_experts: int, top_k: int, kind: str, selection_bias: bool = False):
         super().__init__()
         self.top_k, self.kind = top_k, kind
         self.gate = nn.Linear(dim, n_experts, bias=False)
+        self.selection_bias = (nn.Parameter(torch.zeros(n_experts), requires_grad=False) if selection_bias
+                               else None)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         logits = self.gate(x).float()                                     # [N, E], fp32 for stable routing
         scores = logits.softmax(-1) if self.kind == "softmax" else logits.sigmoid()
-        top, experts = scores.topk(self.top_k, dim=-1)                    # [N, k]
+        if self.selection_bias is None:
+            top, experts = scores.topk(self.top_k, dim=-1)                # [N, k]
+        else:                                                             # the bias chooses, the scores weight
+            experts = (scores + self.selection_bias.float()).topk(self.top_k, dim=-1).indices
+            top = scores.gather(-1, experts)
         weights = top / top.sum(-1, keepdim=True)
         probs = scores if self.kind == "softmax" else scores / scores.sum(-1, keepdim=True)
         return weights, experts, probs
@@ -115,7 +127,7 @@ class MoE(Component):
         super().__init__()
         m = cfg.moe
         self.n_experts, self.top_k = m.n_experts, m.top_k
-        self.router = Router(cfg.dim, m.n_experts, m.top_k, m.router)
+        self.router = Router(cfg.dim, m.n_experts, m.top_k, m.router, m.router_bias)
         self.experts = with_param_kind(nn.ModuleList(MLP(cfg.dim, m.expert_dim, m.expert_ffn, cfg.bias)
                                                      for _ in range(m.n_experts)), "moe_experts")
         self.experts.active_fraction = active_fraction(cfg)
@@ -123,6 +135,8 @@ class MoE(Component):
         # outputs is exactly that wider MLP's output (DeepSeekMoE §3.2 isolates them the same way)
         self.shared = (with_param_kind(MLP(cfg.dim, m.n_shared * _shared_dim(m), m.expert_ffn, cfg.bias),
                                        "moe_shared") if m.n_shared else None)
+        self.shared_gate = (with_param_kind(nn.Linear(cfg.dim, 1, bias=False), "moe_shared")
+                            if m.n_shared and m.shared_gate else None)
         self.aux_loss = torch.zeros(())
         self.last_counts = torch.zeros(m.n_experts, dtype=torch.long)
 
@@ -157,9 +171,7 @@ class MoE(Component):
             y = self.experts[e](x[tokens]) * slot_weight[start:start + n, None]
             out.index_add_(0, tokens, y)
             start += n
-        if self.shared is not None:
-            out = out + self.shared(x)
-        return out.reshape(shape)
+        return (out + self._shared(x)).reshape(shape)
 
     def _balanced_on_meta(self, x: torch.Tensor) -> torch.Tensor:
         """Meta-device stand-in for dispatch (FLOP counting of full-size models): the N·k token-slots are
@@ -169,5 +181,11 @@ class MoE(Component):
             n = slots // E + (1 if e < slots % E else 0)
             if n:
                 expert(x.new_empty(n, x.shape[-1]))
-        out = torch.zeros_like(x)
-        return out + self.shared(x) if self.shared is not None else out
+        return torch.zeros_like(x) + self._shared(x)
+
+    def _shared(self, x: torch.Tensor) -> torch.Tensor | float:
+        """The shared experts' output, scaled by its gate where there is one (0 without shared experts)."""
+        if self.shared is None:
+            return 0.0
+        y = self.shared(x)
+        return y * self.shared_gate(x).sigmoid() if self.shared_gate is not None else y

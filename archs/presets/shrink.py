@@ -34,5 +34,8 @@ def shrink(cfg: DecoderConfig, *, dim: int = 128, n_heads: int = 4, n_layers: in
                                        q_lora_rank=None if m.q_lora_rank is None
                                        else round_to_multiple(m.q_lora_rank * scale, 8),
                                        qk_nope_dim=head, qk_rope_dim=max(8, head // 2), v_head_dim=head))
-    out = replace(out, gdn=replace(cfg.gdn, n_heads=None, head_k_dim=None, head_v_dim=None))   # dims follow dim
+    g = cfg.gdn                                      # dims follow dim; value heads per key head are kept
+    groups = None if g.n_v_heads is None else g.n_v_heads // (g.n_heads or cfg.n_heads)
+    out = replace(out, gdn=replace(g, n_heads=None, n_v_heads=groups and n_heads * groups, head_k_dim=None,
+                                   head_v_dim=None))
     return out

@@ -8,7 +8,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from archs.components import attention as attn
 from archs.components.attention import Attention
-from archs.config import DecoderConfig, LayerSpec
+from archs.config import AttentionConfig, DecoderConfig, LayerSpec
 
 CFG = DecoderConfig(vocab_size=256, dim=64, n_layers=1, n_heads=8, n_kv_heads=2, ffn_dim=128)
 
@@ -107,8 +107,34 @@ def test_cached_decoding_equals_the_full_forward(window):
     assert cache.nbytes() == attn.cache_bytes_formula(CFG, LayerSpec(window=window), 2, 20, 4)
 
 
+GATED = replace(CFG, attn=AttentionConfig(qk_norm=True, output_gate=True))       # Qwen3-Next's attention
+
+
+@pytest.mark.parametrize("window", [None, 6])
+def test_cached_decoding_with_q_k_norms_and_an_output_gate_equals_the_full_forward(window):
+    module = Attention(GATED, LayerSpec(window=window))
+    x = torch.randn(2, 20, 64)
+    cache = module.new_cache()
+    steps = [module(x[:, :9], cache)] + [module(x[:, t:t + 1], cache) for t in range(9, 20)]
+    torch.testing.assert_close(torch.cat(steps, 1), module(x), rtol=1e-4, atol=1e-5)
+
+
+def test_the_output_gate_multiplies_each_channel_by_the_sigmoid_of_its_gate():
+    gated = Attention(GATED, LayerSpec())
+    plain = Attention(replace(GATED, attn=AttentionConfig(qk_norm=True)), LayerSpec())
+    weights = gated.state_dict()
+    query_then_gate = weights["wq.weight"].view(8, 2, 8, 64)         # per head: 8 query rows, then 8 gate rows
+    query_then_gate[:, 1] = 0                                         # gate logits 0: every gate is 1/2
+    plain.load_state_dict(weights | {"wq.weight": query_then_gate[:, 0].reshape(64, 64)})
+    gated.load_state_dict(weights)
+    x = torch.randn(1, 5, 64)
+    with torch.no_grad():                                             # wo has no bias: halving commutes with it
+        torch.testing.assert_close(gated(x), plain(x) / 2)
+
+
 def test_param_formula_counts_the_module():
-    for cfg in (CFG, replace(CFG, bias=True), replace(CFG, n_kv_heads=1)):
+    for cfg in (CFG, replace(CFG, bias=True), replace(CFG, n_kv_heads=1), GATED,
+                replace(CFG, attn=AttentionConfig(qkv_bias=True)), replace(GATED, bias=True)):
         assert attn.params_formula(cfg, LayerSpec()) == sum(p.numel() for p in Attention(cfg, LayerSpec()).parameters())
 
 
@@ -118,6 +144,9 @@ def test_flop_formula_equals_torch_counter_on_full_scores():
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         module(x)
     assert counter.get_total_flops() == attn.flops_formula(CFG, LayerSpec(), 32, causal=False)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        Attention(GATED, LayerSpec())(x)                      # the gate: q_proj twice as wide
+    assert counter.get_total_flops() == attn.flops_formula(GATED, LayerSpec(), 32, causal=False)
     causal = attn.flops_formula(CFG, LayerSpec(), 32, causal=True)
     assert causal == attn.flops_formula(CFG, LayerSpec(), 32, causal=False) - 2 * 32 * 32 * 8 * 8   # T²/2 saved
 

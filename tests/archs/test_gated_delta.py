@@ -12,6 +12,7 @@ from archs.config import DecoderConfig, DeltaNetConfig, LayerSpec
 from archs.ops.gated_delta import (chunk_gated_delta_rule, naive_recurrent_gated_delta_rule,
                                    recurrent_gated_delta_step)
 from archs.ops.gated_delta import chunk as chunk_mod
+from harness.errors import ConfigError
 
 # fp32 throughout. The chunked form reassociates the same sums (a triangular solve, cumulative decays,
 # chunk-level state hand-off); measured relative RMS differences are ~1e-6 for outputs and gradients, so 1e-4
@@ -185,10 +186,11 @@ def decode_in_pieces(layer: GatedDeltaNet, x: torch.Tensor, cuts: list[int]):
     return torch.cat(ys, dim=1), cache
 
 
+@pytest.mark.parametrize("value_heads", [None, 8], ids=["one-head-count", "two-value-heads-per-key-head"])
 @pytest.mark.parametrize("cuts", [[37, 38, 39, 40, 41],       # chunked prefill, then one token at a time
                                   [5, 30, 31, 33]])           # short prefill (step), a chunked span, 1, 2
-def test_prefill_then_decode_matches_full_forward(cuts):
-    layer = make_layer()
+def test_prefill_then_decode_matches_full_forward(cuts, value_heads):
+    layer = make_layer(make_cfg(n_v_heads=value_heads))
     x = torch.randn(2, 45, 32)
     with torch.no_grad():
         full = layer(x)
@@ -198,6 +200,15 @@ def test_prefill_then_decode_matches_full_forward(cuts):
     torch.testing.assert_close(pieces, full, rtol=1e-4, atol=1e-5)
 
 
+def test_value_heads_of_one_key_head_read_its_query_and_key():
+    # 2 key heads, 4 value heads: value heads 0-1 read key head 0, 2-3 key head 1 (transformers' grouping)
+    cfg = make_cfg(n_heads=2, n_v_heads=4, head_k_dim=8, head_v_dim=8)
+    layer = make_layer(cfg)
+    assert layer.ab_proj.out_features == 2 * 4 and layer.A_log.shape == (4,) and layer.o_proj.in_features == 32
+    with pytest.raises(ConfigError, match="n_v_heads=3 is not a multiple of n_heads=2"):
+        make_cfg(n_heads=2, n_v_heads=3)
+
+
 def test_doc_ids_raise():
     layer = make_layer()
     with pytest.raises(ValueError, match="doc_ids"):
@@ -205,15 +216,17 @@ def test_doc_ids_raise():
 
 
 @pytest.mark.parametrize("cfg", [make_cfg(), make_cfg(bias=True),
-                                 make_cfg(n_heads=2, head_k_dim=8, head_v_dim=12, conv_size=3)])
+                                 make_cfg(n_heads=2, head_k_dim=8, head_v_dim=12, conv_size=3),
+                                 make_cfg(n_heads=2, n_v_heads=6, head_k_dim=8, head_v_dim=12)])
 def test_params_formula_equals_module_count(cfg):
     layer = GatedDeltaNet(cfg, cfg.pattern[0])
     assert gdn_mod.params_formula(cfg, cfg.pattern[0]) == sum(p.numel() for p in layer.parameters())
 
 
+@pytest.mark.parametrize("value_heads", [None, 4])
 @pytest.mark.parametrize("T", [16, 45])             # a whole number of chunks, and a padded tail
-def test_flops_formula_matches_torch_counter(T):
-    cfg = make_cfg(n_heads=2, head_k_dim=8, head_v_dim=12)
+def test_flops_formula_matches_torch_counter(T, value_heads):
+    cfg = make_cfg(n_heads=2, n_v_heads=value_heads, head_k_dim=8, head_v_dim=12)
     layer = make_layer(cfg)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         layer(torch.randn(3, T, 32))
@@ -246,8 +259,9 @@ def test_decode_flops_formula_matches_torch_counter():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_cache_bytes_formula_equals_cache_after_prefill_and_decode(dtype):
-    cfg = make_cfg(conv_size=3)
+@pytest.mark.parametrize("value_heads", [None, 8])
+def test_cache_bytes_formula_equals_cache_after_prefill_and_decode(dtype, value_heads):
+    cfg = make_cfg(conv_size=3, n_v_heads=value_heads)
     layer = make_layer(cfg).to(dtype)
     cache = layer.new_cache()
     nbytes = lambda T: gdn_mod.cache_bytes_formula(cfg, cfg.pattern[0], 2, T, dtype.itemsize)

@@ -3,14 +3,14 @@
 Reference counts (all parameters in the checkpoint's tensors, each once):
 - Llama-2-7B / 70B, Mixtral-8x7B: PUBLISHED_PARAMS; Mistral-7B-v0.1: 7,241,732,096 (safetensors / GGUF total).
 - Qwen3-30B-A3B: 30,532,122,624 total (GGUF general.parameter_count), 3,353,032,704 active (the card's
-  "30.5B, 3.3B activated"). Our components match the real model except Qwen3's q/k RMSNorms (2·head_dim per
-  layer), so we assert exactness once that recorded difference is added back.
-- DeepSeek-V3: 671,026,419,200 for the 61 layers (the paper's "671B"), plus the MTP layer as stored on the Hub,
-  684,489,845,504 (the Hub's "685B"); 37B activated. Differences: router bias (256 per MoE layer) and the MTP
-  layer's stored copies of the embedding and output head.
+  "30.5B, 3.3B activated"), q/k RMSNorms included.
+- DeepSeek-V3: 671,026,419,200 for the 61 layers (the paper's "671B"; router bias included), plus the MTP layer
+  as stored on the Hub, 684,489,845,504 (the Hub's "685B"); 37B activated. The one difference that holds
+  parameters: the MTP layer's stored copies of the embedding and output head.
 - Qwen3-Next-80B-A3B: 79,674,391,296 for the model config.json describes (the official safetensors count of
-  Qwen3-Coder-Next, the same architecture), 3,874,929,408 active; the card says 80B, 3B active. Several
-  components differ (gated attention, q/k norms, GatedDeltaNet head layout, shared-expert gate), all recorded.
+  Qwen3-Coder-Next, the same architecture), 3,874,929,408 active; the card says 80B, 3B active. Gated attention,
+  q/k norms, GatedDeltaNet value heads and the shared-expert gate are built, so the count is exact.
+Per component, and FLOPs and cache bytes against transformers itself: test_hf_exact.py.
 """
 from __future__ import annotations
 
@@ -84,14 +84,14 @@ def test_mistral_7b_is_every_layer_windowed_and_matches_its_published_count():
     assert analytic.params(cfg).total == meta_count("mistral-7b-v0.1").total == MISTRAL_7B
 
 
-def test_qwen3_30b_a3b_matches_the_checkpoint_once_q_k_norms_are_added_back():
+def test_qwen3_30b_a3b_matches_the_checkpoint_with_its_q_k_norms():
     cfg = load("qwen3-30b-a3b")
     assert cfg.pattern == (cfg.pattern[0],) and cfg.pattern[0].ffn == "moe" and cfg.attn_head_dim == 128
-    assert (cfg.moe.n_experts, cfg.moe.top_k, cfg.moe.expert_dim) == (128, 8, 768)
+    assert (cfg.moe.n_experts, cfg.moe.top_k, cfg.moe.expert_dim) == (128, 8, 768) and cfg.attn.qk_norm
     ours = analytic.params(cfg)
-    assert gap(cfg) == 48 * 2 * 128                  # the only difference that holds parameters
-    assert ours.total + gap(cfg) == QWEN3_30B_A3B
-    assert ours.active + gap(cfg) == QWEN3_30B_A3B_ACTIVE
+    assert gap(cfg) == 0
+    assert ours.total == QWEN3_30B_A3B
+    assert ours.active == QWEN3_30B_A3B_ACTIVE
     # the card's rounded figures: 30.5B total within 0.2 %, 3.3B active within 2 % (it is 3.35B)
     assert abs(ours.total / 30.5e9 - 1) < 0.002 and abs(ours.active / 3.3e9 - 1) < 0.02
 
@@ -112,8 +112,8 @@ def test_deepseek_v3_matches_671b_and_the_hub_checkpoint_once_differences_are_ad
     cfg = load("deepseek-v3")
     ours = analytic.params(cfg)
     mtp = ours.by_kind["mtp"]
-    router_bias = 256 * 58                           # e_score_correction_bias of the trunk's MoE layers
-    assert ours.total - mtp + router_bias == DEEPSEEK_V3_MAIN
+    assert cfg.moe.router_bias                       # e_score_correction_bias: 256 per MoE layer, MTP's too
+    assert ours.total - mtp == DEEPSEEK_V3_MAIN
     assert ours.total + gap(cfg) == DEEPSEEK_V3_HUB
     # 37B activated (paper): the trunk's active count, MTP excluded, within 2 % (it is 37.55B)
     trunk = analytic.params(replace(cfg, mtp=None))
@@ -128,8 +128,9 @@ def test_qwen3_next_is_three_gdn_layers_to_one_attention_layer():
     assert [s.mixer for s in cfg.pattern] == ["gdn", "gdn", "gdn", "attention"]
     assert all(s.ffn == "moe" for s in cfg.layers) and len(cfg.layers) == 48
     assert (cfg.moe.n_experts, cfg.moe.top_k, cfg.moe.n_shared, cfg.moe.shared_dim) == (512, 10, 1, 512)
-    assert (cfg.gdn.n_heads, cfg.gdn.head_k_dim, cfg.gdn.head_v_dim, cfg.gdn.conv_size) == \
-        (16, 128, 256, 4)
+    assert (cfg.gdn.n_heads, cfg.gdn.n_v_heads, cfg.gdn.head_k_dim, cfg.gdn.head_v_dim, cfg.gdn.conv_size) == \
+        (16, 32, 128, 128, 4)
+    assert cfg.attn.qk_norm and cfg.attn.output_gate and cfg.moe.shared_gate
     assert (cfg.attn_head_dim, cfg.kv_heads, cfg.rope_fraction, cfg.rope_theta) == (256, 2, 0.25, 1e7)
 
 
@@ -140,15 +141,15 @@ def test_qwen3_next_layer_types_list_gives_the_same_config(tmp_path):
     assert load_hf_config(write(tmp_path, raw)) == load("qwen3-next-80b-a3b")
 
 
-def test_qwen3_next_records_its_differences_and_matches_the_checkpoint_with_them():
+def test_qwen3_next_matches_the_checkpoint_with_its_gates_norms_and_value_heads():
     cfg = load("qwen3-next-80b-a3b")
-    diffs = known_differences(cfg)
-    assert 12 * 16 * 256 * 2048 in diffs.values()    # the attention output gate
-    assert 48 * 2048 in diffs.values()               # the shared-expert gate
-    assert any("GatedDeltaNet" in text for text in diffs)
+    assert gap(cfg) == 0                             # what remains recorded holds no parameters
     ours = analytic.params(cfg)
-    assert ours.total + gap(cfg) == QWEN3_NEXT
-    assert ours.active + gap(cfg) == QWEN3_NEXT_ACTIVE    # every missing piece is in an always-active part
+    assert ours.total == QWEN3_NEXT
+    assert ours.active == QWEN3_NEXT_ACTIVE
+    by = ours.by_kind                                # the attention output gate: q_proj twice as wide
+    plain = analytic.params(replace(cfg, attn=replace(cfg.attn, output_gate=False))).by_kind
+    assert by["attention"] - plain["attention"] == 12 * 16 * 256 * 2048
 
 
 # ---------------------------------------------------------------- inputs

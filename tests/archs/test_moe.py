@@ -77,10 +77,12 @@ def test_top_k_above_n_experts_raises_config_error():
         MoEConfig(n_experts=4, top_k=5, expert_dim=8)
 
 
+@pytest.mark.parametrize("gated", [False, True], ids=["", "shared-gate-router-bias"])
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("n_shared", [0, 2])
-def test_params_formula_equals_module_count(n_shared, bias):
-    cfg = make_cfg(bias=bias, n_shared=n_shared, shared_dim=8 if n_shared else None)
+def test_params_formula_equals_module_count(n_shared, bias, gated):
+    cfg = make_cfg(bias=bias, n_shared=n_shared, shared_dim=8 if n_shared else None, shared_gate=gated,
+                   router_bias=gated)
     moe = MoE(cfg, cfg.pattern[0])
     assert moe_mod.params_formula(cfg, cfg.pattern[0]) == sum(p.numel() for p in moe.parameters())
 
@@ -94,10 +96,11 @@ def test_active_params_formula_counts_router_shared_and_top_k_experts(n_shared):
     assert moe_mod.active_params_formula(cfg, cfg.pattern[0]) == by_hand
 
 
+@pytest.mark.parametrize("shared_gate", [False, True])
 @pytest.mark.parametrize("expert_ffn", ["swiglu", "gelu"])
 @pytest.mark.parametrize("n_shared", [0, 1])
-def test_flops_formula_matches_torch_counter(n_shared, expert_ffn):
-    cfg = make_cfg(n_shared=n_shared, expert_ffn=expert_ffn)
+def test_flops_formula_matches_torch_counter(n_shared, expert_ffn, shared_gate):
+    cfg = make_cfg(n_shared=n_shared, expert_ffn=expert_ffn, shared_gate=shared_gate)
     moe = MoE(cfg, cfg.pattern[0])
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         moe(torch.randn(2, 9, 16))
@@ -160,3 +163,34 @@ def test_last_counts_sum_to_tokens_times_top_k():
     moe = make_moe(top_k=2)
     moe(torch.randn(3, 5, 16))
     assert int(moe.last_counts.sum()) == 3 * 5 * 2
+
+
+def test_router_bias_chooses_the_experts_but_does_not_weight_them():
+    moe = make_moe(router="sigmoid", router_bias=True)
+    fixed_router(moe)
+    x = torch.zeros(1, 16)
+    x[0, :6] = torch.tensor([3.0, 2.0, 1.0, 0.0, -1.0, -2.0])           # scores fall with the expert index
+    with torch.no_grad():
+        moe.router.selection_bias.copy_(torch.tensor([0.0, 0.0, 0.0, 0.0, 5.0, 5.0]))
+        weights, experts, _ = moe.router(x)
+    assert sorted(experts[0].tolist()) == [4, 5]                        # the bias picks the last two
+    scores = x[0, 4:6].sigmoid()
+    torch.testing.assert_close(weights[0].sort().values, (scores / scores.sum()).sort().values)
+    assert not moe.router.selection_bias.requires_grad
+
+
+def test_shared_gate_scales_the_shared_experts_output():
+    moe = make_moe(n_shared=1, shared_gate=True)
+    x = torch.randn(1, 3, 16)
+    with torch.no_grad():
+        gated = moe(x)
+        moe.shared_gate.weight.fill_(-1e4 / 16)
+        closed = moe(x * 0 + x.abs())                 # positive inputs: gate sigmoid(-large) = 0
+        moe.shared_gate.weight.zero_()                # gate = 1/2
+        half = moe(x)
+        moe.shared_gate = None
+        ungated = moe(x)
+    routed = ungated - moe.shared(x)
+    torch.testing.assert_close(half, routed + moe.shared(x) / 2)
+    assert not torch.allclose(gated, ungated)
+    torch.testing.assert_close(closed, moe(x.abs()) - moe.shared(x.abs()), atol=1e-5, rtol=1e-4)
