@@ -2,13 +2,14 @@
 formulas (no model is built or run).
 
 Most of a document's own numbers are claims' expressions over the generic quantities (archs/quantities.py:
-`weight_bytes('nexus-13b', 'int8')`, `kv_bytes(...)`, `train_memory(...)`), judged with no suite at all; 002's
-memory tables, sizes, KV lines, ratios and stated-size rooflines, 003's embedding, weights and training states
-and 000's MVP-4 total moved there. What remains here needs a second, derived model or a per-layer figure at
-the document's own shapes: the parameter totals the params_flops counts are matched with (so they are answered
-without counting too), 002's MQA decode rooflines, 001's GQA table and LLaMA-2-70B example, 003's comparison with
-an equivalent dense decoder (archs.parallel_stacks.equivalent_dense), 004's MLA figures, the expert counts that
-would make 000's hybrid reach 235B, and 000's mixers' FLOPs and their crossover length.
+`weight_bytes('nexus-13b', 'int8')`, `kv_bytes(...)`, `train_memory(...)`), judged with no suite at all: 002's
+memory tables, sizes, KV lines, ratios and stated-size rooflines; 003's embedding, weights and training states;
+000's MVP-4 total; 001's GQA table, norm sizes and LLaMA-2-70B cache lines (their variant models are model files
+in the documents' folders). What remains here: the parameter totals that params_flops counts (so a claim reading
+either is answered without counting too), rows a claim reads several of at once (001's GQA examples, 003's output
+head share), 002's MQA decode rooflines, 003's comparison with an equivalent dense decoder
+(archs.parallel_stacks.equivalent_dense), 004's MLA figures, the expert counts that would make 000's hybrid reach
+235B, one attention layer's FLOPs and 000's mixers' FLOPs and crossover lengths.
 Every row has stat "analytic", the formula in `method` and what it assumes in `extra.assumption`; its `dtype`
 column is the precision the bytes are counted at (for a KV cache, and a total or an estimate that includes one,
 the cache's). Units of bytes are decimal (1 GB = 1e9 B), as the documents write them. Every reading a
@@ -22,7 +23,7 @@ from typing import Any, Iterator
 
 from archs import analytic, get_config
 from archs import parallel_stacks as stacks
-from archs.components import attention, deltanet, mla, mlp, norm_params, position_params
+from archs.components import attention, deltanet, mla, mlp, position_params
 from harness.report.headline import Headline
 from harness.suite import Context, Suite, Unit
 
@@ -69,32 +70,20 @@ def nexus_roofline() -> Iterator[dict]:
                       assumption=f"decode is bandwidth-bound; {dtype} KV cache; batch 1")
 
 
-# ---------------------------------------------------------------- 001: GQA table, LLaMA-2-70B example, params
+# ---------------------------------------------------------------- 001: GQA examples, positions; 000's attention FLOPs
 def modern_figures() -> Iterator[dict]:
+    """The rows of a claim that reads several at once (001's GQA examples), positions' parameters, and one attention
+    layer's FLOPs at 000's width with 16 and 4 KV heads."""
     cfg = get_config("modern-768")
     spec = cfg.pattern[0]
     mha = attention.cache_bytes_formula(replace(cfg, n_kv_heads=12), spec, 1, 1, 2)
-    for case, kv in (("mha", 12), ("gqa-3kv", 3), ("gqa-2kv", 2), ("mqa", 1)):   # the attention suite's names
+    for case, kv in (("gqa-3kv", 3), ("gqa-2kv", 2)):                # the attention suite's names
         per_token = attention.cache_bytes_formula(replace(cfg, n_kv_heads=kv), spec, 1, 1, 2)
         yield fig(case, "kv_reduction", mha / per_token, "ratio", arch="modern-768", measure="kv_vs_mha",
                   method="bytes per token of n_kv=12 / of n_kv", n_kv_heads=kv)
     llama = get_config("llama-2-70b")                      # the rows' arch: 001 names LLaMA-2-70B
-    for dtype in ("float16", "float32"):
-        for case, kv in (("gqa_per_layer", 8), ("mha_per_layer", 64)):
-            b = attention.cache_bytes_formula(replace(llama, n_kv_heads=kv), spec, 32, 4096, BYTES[dtype])
-            yield fig(case, "kv_bytes", b, "bytes", arch="llama-2-70b", measure="kv_cache", dtype=dtype,
-                      shape={"B": 32, "T": 4096}, method="2 × B × T × n_kv × head_dim × bytes, one layer")
-            if case == "mha_per_layer":
-                yield fig("mha_all_layers", "kv_bytes", b * llama.n_layers, "bytes", arch="llama-2-70b",
-                          measure="kv_cache", dtype=dtype, shape={"B": 32, "T": 4096}, method="one layer × 80")
-        saving = b * 7 / 8                                      # b is the MHA layer: GQA keeps 8 of 64 heads
-        yield fig("saving_per_layer", "kv_bytes", saving, "bytes", arch="llama-2-70b", measure="kv_cache",
-                  dtype=dtype, shape={"B": 32, "T": 4096}, method="MHA - GQA(8 of 64 KV heads), one layer")
     yield fig("gqa_vs_mha", "kv_reduction", llama.n_heads / llama.kv_heads, "ratio", arch="llama-2-70b",
               measure="kv_cache", method="n_heads / n_kv_heads")
-    for kind in ("rms", "layer"):
-        yield fig(f"{kind}norm", "params_norm", norm_params(kind, 768), "params", arch="modern-768",
-                  measure="params", method="d (RMSNorm) or 2d (LayerNorm: weight and bias)")
     for position in ("rope", "sinusoidal", "learned"):
         yield fig(position, "params_positions", position_params(replace(cfg, position=position)), "params",
                   arch="modern-768", measure="params", method="learned: max_seq_len × d; otherwise none")
