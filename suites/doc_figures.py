@@ -4,12 +4,13 @@ formulas (no model is built or run).
 Most of a document's own numbers are claims' expressions over the generic quantities (archs/quantities.py:
 `weight_bytes('nexus-13b', 'int8')`, `kv_bytes(...)`, `train_memory(...)`), judged with no suite at all: 002's
 memory tables, sizes, KV lines, ratios and stated-size rooflines; 003's embedding, weights and training states;
-000's MVP-4 total; 001's GQA table, norm sizes and LLaMA-2-70B cache lines (their variant models are model files
-in the documents' folders). What remains here: the parameter totals that params_flops counts (so a claim reading
-either is answered without counting too), rows a claim reads several of at once (001's GQA examples, 003's output
-head share), 002's MQA decode rooflines, 003's comparison with an equivalent dense decoder
-(archs.parallel_stacks.equivalent_dense), 004's MLA figures, the expert counts that would make 000's hybrid reach
-235B, one attention layer's FLOPs and 000's mixers' FLOPs and crossover lengths.
+000's MVP-4 total; 001's GQA table, norm sizes and LLaMA-2-70B cache lines; 004's MLA parameter and cache ratios
+(their variant models are model files in the documents' folders). What remains here: the parameter totals that
+params_flops counts (so a claim reading either is answered without counting too), rows a claim reads several of
+at once or by range (001's GQA examples, 003's output head share), 002's MQA decode rooflines, 003's comparison
+with an equivalent dense decoder (archs.parallel_stacks.equivalent_dense), 004's decode roofline and latent-vs-
+naive cache, the expert counts that would make 000's hybrid reach 235B, one attention layer's FLOPs at 000's
+width, and 000's mixers' FLOPs and crossover lengths.
 Every row has stat "analytic", the formula in `method` and what it assumes in `extra.assumption`; its `dtype`
 column is the precision the bytes are counted at (for a KV cache, and a total or an estimate that includes one,
 the cache's). Units of bytes are decimal (1 GB = 1e9 B), as the documents write them. Every reading a
@@ -119,19 +120,13 @@ def stacks_figures() -> Iterator[dict]:
 
 # ---------------------------------------------------------------- 004: MLA
 def mla_figures() -> Iterator[dict]:
+    """MLA's latent cache against caching its decompressed keys and values, and the decode roofline of the
+    preset against the same model with MHA layers (the MHA twin of 004's claims is a model file:
+    suites/documents/004-mla-moe/models/mla-moe-mha-twin.toml)."""
     cfg = get_config("mla-moe")
-    spec = cfg.pattern[1]
-    twin = replace(cfg, head_dim=64, mla=None, pattern=(replace(spec, mixer="attention", ffn="swiglu"),), moe=None)
-    kw = dict(arch="mla-moe", measure="params")
-    yield fig("mla_per_layer", "params_attention", mla.params_formula(cfg, spec), "params",
-              method="archs.components.mla.params_formula", **kw)
-    yield fig("mha_per_layer", "params_attention", attention.params_formula(twin, twin.pattern[0]), "params",
-              method="4 × d × H × 64 (MHA twin, same d and heads)", **kw)
-    latent = mla.cache_bytes_formula(cfg, spec, 1, 1, 2)
-    kw = dict(arch="mla-moe", measure="kv_cache", method="bytes per token and layer, fp16")
-    yield fig("mla_vs_mha", "kv_reduction", attention.cache_bytes_formula(twin, twin.pattern[0], 1, 1, 2) / latent,
-              "ratio", **kw)
-    yield fig("mla_vs_naive", "kv_reduction", mla.naive_kv_bytes_per_token(cfg, 2) / latent, "ratio", **kw)
+    latent = mla.cache_bytes_formula(cfg, cfg.pattern[1], 1, 1, 2)
+    yield fig("mla_vs_naive", "kv_reduction", mla.naive_kv_bytes_per_token(cfg, 2) / latent, "ratio", arch="mla-moe",
+              measure="kv_cache", method="bytes per token and layer, fp16")
     mha_cfg = replace(cfg, head_dim=64, mla=None, pattern=tuple(replace(s, mixer="attention") for s in cfg.pattern))
     weights = analytic.params(cfg).active * 2
     for B, T in ((1, 4096), (1, 32768), (32, 4096)):       # 004's "48K+ tokens" and a batch; bf16 weights and cache
