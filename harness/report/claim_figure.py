@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from matplotlib.ticker import FuncFormatter
+
 from harness.report import plots
 from harness.store.units import format_value
 from harness.store.verdicts import VerdictRecord
@@ -103,6 +105,7 @@ def claims_chart(points: list[ClaimPoint]) -> str:
         ax.axvline(1.0, color="#24292f", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlim(lo / 1.5, hi * 1.5)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
         ax.set_yticks(range(len(points)), [p.claim for p in points], fontsize=7)
         ax.set_ylim(len(points) - 0.5, -0.5)
         ax.set_xlabel("measured ÷ stated (log scale; shaded: what the claim accepts; bar: interval over its rows)")

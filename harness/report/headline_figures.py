@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from harness.report import plots
 from harness.report.claim_figure import claim_points, claims_chart
@@ -110,7 +110,7 @@ def _color(i: int) -> str:
     if i < len(plots.PALETTE):
         return plots.PALETTE[i]
     import matplotlib
-    return matplotlib.colors.to_hex(matplotlib.colormaps["tab20"]((i - len(plots.PALETTE)) % 20))
+    return matplotlib.colors.to_hex(matplotlib.colormaps["tab20"]((2 * (i - len(plots.PALETTE)) + 1) % 20))
 
 
 def _fit(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float] | None:
@@ -167,6 +167,8 @@ def _log_axes(ax, h: Headline, data: pd.DataFrame) -> None:
         ax.xaxis.set_major_formatter(FuncFormatter(plots._tokens))
     if h.log_y and (data.value > 0).all():
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _categories(data: pd.DataFrame) -> list[str]:
@@ -179,8 +181,13 @@ def _bars(ax, data: pd.DataFrame, h: Headline) -> list[str]:
     pos = np.arange(len(cats))
     zeros = []
     for i, name in enumerate(labels):
-        vals = data[data.label == name].groupby(data.x.astype(str)).value.median().reindex(cats).to_numpy(float)
+        cells = data[data.label == name].groupby(data.x.astype(str)).value
+        vals = cells.median().reindex(cats).to_numpy(float)
         at = pos + (i - (len(labels) - 1) / 2) * width
+        if h.over:                               # the range over the summarised columns
+            lows, highs = cells.min().reindex(cats).to_numpy(float), cells.max().reindex(cats).to_numpy(float)
+            ax.errorbar(at, vals, yerr=np.vstack([vals - lows, highs - vals]).clip(min=0), fmt="none",
+                        ecolor="#24292f", capsize=3, lw=1)
         if h.log_y:                              # a 0 has no place on a log axis: written at the bottom instead
             zeros += list(at[vals <= 0])
             vals = np.where(vals > 0, vals, np.nan)

@@ -349,7 +349,8 @@ ARTIFACTS = REPO / "test-artifacts"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CONSOLE = re.compile(r'INFO:CONSOLE[^"]*"(.*)", source:')
 # The report has no JS; the tests inject this probe into copies of its pages: failed loads of any element
-# (capture-phase error events), images that did not decode, and any fetched resource that is not a data: URI.
+# (capture-phase error events), images that did not decode, any fetched resource that is not a data: URI, and a
+# page wider than its window (horizontal overflow; a table scrolling inside its own box is fine).
 PROBE = """<script>
 var PAGE = location.pathname.split("/").pop();
 window.addEventListener("error", function (e) { var t = e.target || {};
@@ -359,6 +360,9 @@ window.addEventListener("load", function () {
     if (!i.complete || i.naturalWidth === 0) console.error("PROBE-FAIL " + PAGE + " img " + i.src.slice(0, 80)); });
   performance.getEntriesByType("resource").forEach(function (r) {
     if (r.name.indexOf("data:") !== 0) console.error("PROBE-FAIL " + PAGE + " fetched " + r.name); });
+  var root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth + 1)
+    console.error("PROBE-FAIL " + PAGE + " overflow " + root.scrollWidth + " > " + root.clientWidth);
   console.log("PROBE-OK " + PAGE + " images=" + document.images.length +
               " svgs=" + document.querySelectorAll("svg").length);
 });
@@ -407,14 +411,16 @@ def _frames(pages: list[Path], folder: Path) -> Path:
     return top
 
 
-def test_probe_catches_a_broken_image(chromium, tmp_path):
-    """Control for the check below: a missing image inside a framed page is reported by the probe."""
+def test_probe_catches_a_broken_image_and_an_overflowing_page(chromium, tmp_path):
+    """Control for the check below: a missing image and a page wider than its window are reported by the probe."""
     page = tmp_path / "src" / "broken.html"
     page.parent.mkdir()
-    page.write_text('<!doctype html><html><head><title>x</title></head><body><img src="missing.png" alt="x">')
+    page.write_text('<!doctype html><html><head><title>x</title></head><body><img src="missing.png" alt="x">'
+                    '<div style="width: 3000px">wide</div>')
     done = _browse(chromium, tmp_path / "profile", _frames([page], tmp_path).as_uri(), "--dump-dom")
-    messages = _console(done.stderr)
-    assert "PROBE-FAIL broken.html img" in " ".join(messages), done.stderr[-2000:]
+    messages = " ".join(_console(done.stderr))
+    assert "PROBE-FAIL broken.html img" in messages and "PROBE-FAIL broken.html overflow" in messages, \
+        done.stderr[-2000:]
     assert "PROBE-OK broken.html images=1 svgs=0" in messages
 
 
@@ -436,10 +442,16 @@ def test_every_page_loads_in_chromium_without_errors(chromium, report, tmp_path)
     assert len(pages) == 18
 
 
-def test_screenshot_of_the_summary(chromium, report, tmp_path):
+SHOTS = {"report.png": "index.html", "report_doc.png": "doc_000.html", "report_suite.png": "suite_norms.html",
+         "report_mvp.png": "mvp_compare.html", "report_mvp_stage.png": "mvp_1.html",
+         "report_environment.png": "environment.html", "report_page.png": "notes.html"}
+
+
+def test_screenshot_of_each_page_type(chromium, report, tmp_path):
+    """test-artifacts/: the summary, a document page (its measured ÷ stated figure), a suite page (its headline),
+    the MVP pages, the environment and an extra page."""
     ARTIFACTS.mkdir(exist_ok=True)
-    shots = {"report.png": "index.html", "report_doc.png": "doc_001.html", "report_suite.png": "suite_norms.html",
-             "report_mvp.png": "mvp_compare.html"}
+    shots = SHOTS
     for i, (shot, page) in enumerate(shots.items()):
         (ARTIFACTS / shot).unlink(missing_ok=True)
         done = _browse(chromium, tmp_path / f"profile{i}", (report.parent / page).as_uri(),
