@@ -38,6 +38,7 @@ from archs.config import DecoderConfig, LayerSpec
 from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, timing_fields
 from harness.measure.gates import error_row, rel_err
 from harness.measure.timing import interleaved
+from harness.report.headline import Headline
 from harness.suite import Context, PerProfile, Suite, Unit
 from suites.mixers import fit_row
 
@@ -171,7 +172,13 @@ def plan(ctx: Context) -> list[Unit]:
     return [Unit(f"decode/{v}", lambda c, v=v: decode_rows(v, c)) for v in VARIANTS]
 
 
-SUITE = Suite(name="decode", plan=plan, sizes=SIZES, docs=("000", "001", "004"), description=__doc__,
+HEADLINE = Headline(
+    title="One decode step against the context it attends to: growing caches (MHA, GQA, MQA, MLA) vs Gated "
+          "DeltaNet's fixed state, log-log with fitted slopes",
+    kind="lines", metric="latency_decode_s", x="shape.T", series="case", panels="shape.B", log_x=True, log_y=True,
+    slopes=True, y_label="decode-step time")
+
+SUITE = Suite(headline=HEADLINE, name="decode", plan=plan, sizes=SIZES, docs=("000", "001", "004"), description=__doc__,
               question="How does the time of one decode step grow with the context for MHA, GQA, MQA, MLA (naive "
                        "and absorbed) and Gated DeltaNet, at batch 1 and above, and how much of this machine's "
                        "memory bandwidth does it use?")

@@ -27,6 +27,7 @@ from archs.config import DecoderConfig, LayerSpec, MLAConfig, MoEConfig, MTPConf
 from archs.presets.hybrid import MVP_STAGES
 from archs.presets.shrink import shrink
 from harness.train.data import BPETokenizer, ByteTokenizer, TokenDataset, load_corpus, unigram_loss, uniform_loss
+from harness.report.headline import Headline
 from harness.suite import Context, PerProfile, Suite, Unit
 from harness.train.trainer import TrainConfig, seed_everything, train
 from harness.train.evaluation import evaluate
@@ -252,7 +253,15 @@ def flop_budget_steps(cfg, ctx: Context) -> int:
     return max(10, min(4 * tc.steps, round(tc.steps * base / per_token)))
 
 
+HEADLINE = Headline(
+    title="Validation loss during training, mean over seeds ± one standard deviation, one panel per comparison",
+    kind="curves", metric="val_loss", x="shape.step", series="case", panels="measure",
+    where={"measure": ["loss_norm", "loss_ffn", "loss_attention", "loss_mixer", "loss_moe", "loss_positions",
+                       "loss_mtp", "loss_stack", "loss_arch_params", "loss_arch_flops", "loss_mvp"]},
+    y_label="validation loss (nats per token)")
+
 SUITE = Suite(
+    headline=HEADLINE,
     name="loss_curves",
     question="Which components and architectures learn faster on real text at equal budgets, and how low is "
              "the loss after 100 steps?",

@@ -36,6 +36,7 @@ from archs.config import DecoderConfig, LayerSpec
 from harness.errors import one_line
 from archs.ops.gated_delta import naive_recurrent_gated_delta_rule
 from harness.measure.memory import peak_memory
+from harness.report.headline import Headline
 from harness.suite import Context, PerProfile, Suite, Unit
 from harness.measure.fields import speedup_fields, timing_fields
 from harness.measure.gates import error_row, rel_err
@@ -259,6 +260,12 @@ def plan(ctx: Context) -> list[Unit]:
     return units + [Unit(f"op/T{T}", lambda c, T=T: op_rows(T, c)) for T in SIZES[ctx.profile].op_T]
 
 
-SUITE = Suite(name="mixers", plan=plan, sizes=SIZES, docs=("000", "004"), description=__doc__,
+HEADLINE = Headline(
+    title="Forward time against sequence length: Gated DeltaNet vs softmax attention (eager ops and SDPA) and the "
+          "sliding window, fitted slopes, and where GDN overtakes attention at equal effort",
+    kind="lines", metric="latency_fwd_s", x="shape.T", series="case", where={"measure": "forward"}, log_x=True,
+    log_y=True, slopes=True, crossover=("gdn", "attention_eager"), y_label="forward time")
+
+SUITE = Suite(headline=HEADLINE, name="mixers", plan=plan, sizes=SIZES, docs=("000", "004"), description=__doc__,
               question="How do Gated DeltaNet, softmax attention and sliding-window attention scale with sequence "
                        "length in time and memory, for prefill and decode, and where does GDN overtake attention?")

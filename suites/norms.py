@@ -41,6 +41,7 @@ from harness.errors import one_line
 from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, speedup_fields, timing_fields
 from harness.measure.gates import error_row, rel_err
 from harness.measure.timing import interleaved, pass_fn
+from harness.report.headline import Headline
 from harness.suite import Context, PerProfile, Suite, Unit, grid, shape_label
 
 EPS = 1e-6
@@ -231,6 +232,13 @@ def plan(ctx: Context) -> list[Unit]:
     return units
 
 
-SUITE = Suite(name="norms", plan=plan, sizes=SIZES, docs=("000", "001"), description=__doc__,
+HEADLINE = Headline(
+    title="Forward: LayerNorm time ÷ RMSNorm time by implementation level: equal effort (eager composites; compiled "
+          "and fused Triton where run) beside library-vs-library and unequal pairings, against 001's 10–15% band",
+    kind="lines", metric="speedup", x="shape.D", series="case", panels="shape.T", where={"measure": "forward"},
+    log_x=True,
+    y_label="LayerNorm time ÷ RMSNorm time", claim="001-rmsnorm-10-15pct-faster")
+
+SUITE = Suite(headline=HEADLINE, name="norms", plan=plan, sizes=SIZES, docs=("000", "001"), description=__doc__,
               question="Is RMSNorm faster than LayerNorm (document 001: 10-15%), eager, compiled and as a fused "
                        "Triton kernel, and how close does each get to this machine's memory bandwidth?")

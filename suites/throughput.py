@@ -17,6 +17,7 @@ import torch
 from archs import analytic, get_config
 from harness.measure.fields import machine_peaks, rate_fields, roofline_fields, timing_fields
 from harness.measure.timing import fit_loglog, time_steps, timed
+from harness.report.headline import Headline
 from harness.suite import Context, PerProfile, Suite, Unit
 from suites.per_arch import ArchUnits, arch_plan, provenance
 
@@ -121,7 +122,11 @@ def plan(ctx: Context) -> list[Unit]:
                             (("prefill", prefill_rows), ("decode", decode_rows), ("train", train_rows))))
 
 
-SUITE = Suite(name="throughput", plan=plan, sizes=SIZES, docs=("000", "001", "002", "003", "004"),
+HEADLINE = Headline(
+    title="Tokens per second of each runnable preset on this machine: prefill, decode and a training step",
+    kind="bars", metric="tokens_per_s", x="arch", series="measure", log_y=True, y_label="tokens/s")
+
+SUITE = Suite(headline=HEADLINE, name="throughput", plan=plan, sizes=SIZES, docs=("000", "001", "002", "003", "004"),
               description=__doc__,
               question="How fast does each architecture prefill, decode and train on this machine, and what "
                        "fraction of the machine's matmul peak does it reach?")
