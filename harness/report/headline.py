@@ -18,7 +18,8 @@ figure. Kinds:
   `harness.report.claim_figure`), for a suite whose question is whether stated numbers follow.
 `panels` (a column) draws one panel per value. Columns that vary among the selected rows besides x, series and
 panels (another shape column, the measure, the phase, dtype, device) split the series further: points of different
-cases are never joined into one line.
+cases are never joined into one line. Columns named in `over` are summarised instead, by declaration: the median
+over them, with their range as whiskers (e.g. a speed-up over every shape measured).
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class Headline:
     series: str = "case"                        # column whose values are the series (colours, stacks)
     where: Mapping[str, Any] = field(default_factory=dict)   # rows kept: column -> value, pattern or list
     panels: str = ""                            # a column: one panel per value
+    over: tuple[str, ...] = ()                  # columns summarised, not split on: median, their range as whiskers
     y_label: str = ""                           # default: the metric and its axis unit
     log_x: bool = False
     log_y: bool = False
@@ -98,7 +100,7 @@ def select(headline: Headline, frame: pd.DataFrame) -> pd.DataFrame:
                         "panel": column(rows, headline.panels).map(_text) if headline.panels else "",
                         "value": rows.value.astype(float), "q1": rows.q1, "q3": rows.q3, "unit": rows.unit},
                        index=rows.index)
-    fixed = {headline.x, headline.series, headline.panels, *headline.where}
+    fixed = {headline.x, headline.series, headline.panels, *headline.where, *headline.over}
     if headline.kind == "curves":
         out["seed"] = column(rows, headline.seed)
         fixed |= {headline.seed, SHAPE + headline.seed}

@@ -131,3 +131,10 @@ def test_claim_points_divide_by_the_stated_value_and_say_why_not():
     assert rng.ratio == pytest.approx(0.25) and rng.band == pytest.approx((0.5, 2.0))   # around sqrt(4·16) = 8
     assert least.band[0] == 1.0 and least.band[1] > 1e3 and least.css == "holds"
     assert skipped == [("zero", "stated range starts at 0 (no ratio)"), ("words", "no stated number")]
+
+
+def test_columns_declared_over_are_summarised_not_split(norms):
+    h = Headline(title="t", kind="bars", metric="latency_s", x="case", series="measure", over=("shape.D", "shape.T"))
+    data = select(h, norms)
+    assert set(data.label) == {"forward", "forward_backward"}              # no D=/T= series
+    assert headline_figure(h, norms)["svg"].count("<svg") == 1
