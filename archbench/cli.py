@@ -301,22 +301,13 @@ def cmd_export(args) -> int:
 
 def cmd_analyze(args) -> int:
     """What analyze computes is one dict (`--json` prints it as it is); the text is drawn from that dict."""
-    from archs import analytic                      # lazy: every architecture
-    cfg = _config_from(args.target)
-    p = analytic.params(cfg)
-    result = {"target": args.target, "params": p.total, "active": p.active, "by_kind": p.by_kind,
-              "contexts": [{"T": T, "flops_fwd_per_token": analytic.flops_per_token(cfg, T),
-                            "decode_state_bytes": sum(analytic.cache_bytes(cfg, 1, T, 2).values())}
-                           for T in args.context]}
+    from archbench.analyze import analyze, render   # lazy: every architecture
+    result = analyze(_config_from(args.target), args.target, dtype=args.dtype, batch=args.batch,
+                     contexts=args.context)
     if args.json:
         _print_json(result)
-        return 0
-    print(f"{args.target}: {result['params']:,} parameters, {result['active']:,} active per token")
-    for kind, n in sorted(result["by_kind"].items(), key=lambda kv: -kv[1]):
-        print(f"  {kind:<12} {n:>18,}")
-    for row in result["contexts"]:
-        print(f"  T={row['T']:<7} forward {row['flops_fwd_per_token'] / 1e9:10.2f} GFLOP/token   decode state "
-              f"{row['decode_state_bytes'] / 2**30:9.3f} GiB (bf16, batch 1)")
+    else:
+        print("\n".join(render(result)))
     return 0
 
 
@@ -406,7 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
     ib.set_defaults(fn=cmd_import_benchmark)
     a = sub.add_parser("analyze", help="parameters, FLOPs and decode state of a preset or a HF config.json")
     a.add_argument("target")
-    a.add_argument("--context", type=positive_int, nargs="+", default=[2048, 8192, 32768, 131072])
+    a.add_argument("--context", type=positive_int, nargs="+", default=[2048, 8192, 32768, 131072],
+                   help="context lengths for FLOPs and decode state")
+    a.add_argument("--dtype", default="bfloat16", help="of the weights and the cache: float32, bfloat16 (default), "
+                                                        "float16, float8 or int8")
+    a.add_argument("--batch", type=positive_int, default=1, help="sequences in the decode cache (default 1)")
     a.add_argument("--json", action="store_true", help="what analyze computes, as JSON")
     a.set_defaults(fn=cmd_analyze)
     ck = sub.add_parser("check", help="judge document folders' claims and write their report (README: checking a "

@@ -17,10 +17,10 @@ LAYERS = {"harness": 0, "archs": 1, "suites": 2, "archbench": 3}      # a packag
 LAZY = {
     # `archbench list/analyze/run` need the registry of architectures; --help and bad flags should not load it
     ("archbench.cli", "archs"),
-    # `archbench list/analyze`: the analytic formulas of the architectures
-    ("archbench.cli", "archs.analytic"),
     # `archbench analyze config.json`: the HF config reader, only for that command
     ("archbench.cli", "archs.hf"),
+    # `archbench analyze`: counts, FLOPs, cache and the recorded differences from the real model
+    ("archbench.cli", "archbench.analyze"),
     # `archbench run` needs every suite module (and torch, triton) loaded; other commands do not
     ("archbench.cli", "suites"),
     # `archbench run --suites loss_curves`: the suite's training setting, checked before the run starts

@@ -62,7 +62,7 @@ def test_list_prints_every_preset_with_its_parameter_count(capsys):
 
 def test_analyze_reads_a_preset(capsys):
     assert main(["analyze", "nexus-1.5b", "--context", "2048"]) == 0
-    assert "162,417,408 parameters" in capsys.readouterr().out
+    assert "162.4M parameters (162,417,408)" in capsys.readouterr().out
 
 
 def test_a_rerun_continues_the_last_run_and_skips_finished_units(tmp_path, capsys, monkeypatch):
