@@ -79,3 +79,16 @@ def test_a_bad_document_folder_is_one_line_and_exit_2(edit, words, tmp_path, cap
 def test_the_same_document_twice_is_refused(tmp_path, capsys):
     assert check(tmp_path, EXAMPLE, copy_example(tmp_path)) == 2
     assert "document id 'mixtral'" in capsys.readouterr().err
+
+
+def test_a_seed_document_is_checked_from_its_folder(tmp_path, capsys):
+    """002 answers every claim that needs no measurement from its expressions and the formula suite alone."""
+    folder = REPO / "suites" / "documents" / "002-nexus"
+    assert check(tmp_path, folder) == 0
+    (run,) = (tmp_path / "results").iterdir()
+    verdicts = read_verdicts(run)
+    assert {v.doc for v in verdicts} == {"002"}
+    analytic = [v for v in verdicts if set(v.suites) <= {"doc_figures"} and v.kind != "untestable"]
+    assert len(analytic) > 40
+    assert [v.claim for v in analytic if str(v.status.value) in ("untestable here", "not run in this run")] == []
+    assert "002: " in capsys.readouterr().out

@@ -79,3 +79,17 @@ def test_a_bad_model_file_is_one_line_naming_the_file_and_field(text, words, tmp
     assert "\n" not in message and message.startswith(str(path))
     for word in words:
         assert word in message
+
+
+def hf_fixtures() -> list[Path]:
+    return sorted(HF_FIXTURES.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", hf_fixtures(), ids=lambda p: p.stem)
+def test_every_readable_hf_config_round_trips_through_a_model_file(path, tmp_path):
+    """MLA with MTP modules (DeepSeek-V3), Gated DeltaNet and attention layers (Qwen3-Next), shared experts..."""
+    try:
+        cfg = load_model(path)
+    except ArchbenchError:
+        pytest.skip(f"{path.name} is not a model_type archs.hf reads")
+    assert load_model(write(tmp_path, "m.toml", dump_model(cfg))) == cfg
