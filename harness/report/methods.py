@@ -3,7 +3,7 @@
 Rows record their method as text ("1.576e+06 bytes / Timer.blocked_autorange(min_run_time=0.025), 100
 calls/block ..."), so methods that differ only in a number (a byte count per shape) would each print as a line of
 their own. `method_entries` groups the ok rows by the method with its numbers taken out (plus device, dtype and
-stat); the numbers every row of an entry shares are written back into its text, the ones that vary become ⟨name⟩
+stat); the numbers every row of an entry shares are written back into its text, the ones that vary become {name}
 (named by the `name=` before the number or the word after it) and columns of the entry's table, one line per
 distinct setting with the cases and shapes measured with it.
 """
@@ -63,7 +63,7 @@ def method_entries(frame: pd.DataFrame) -> list[dict[str, Any]]:
                                                                    sort=False):
         numbers = list(zip(*part._numbers)) if names else []
         varying = [i for i, column in enumerate(numbers) if len(set(column)) > 1]
-        shown = [f"⟨{names[i]}⟩" if i in varying else column[0] for i, column in enumerate(numbers)]
+        shown = [f"{{{names[i]}}}" if i in varying else column[0] for i, column in enumerate(numbers)]
         text = template.format(*shown) if names else template
         entries.append({"text": text or "(no method recorded)", "facts": _facts(part, device, dtype, stat),
                         "table": _settings(part, [(i, names[i]) for i in varying], shapes) if varying else None})

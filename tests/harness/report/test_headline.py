@@ -109,7 +109,7 @@ def test_methods_differing_in_a_number_are_one_entry_with_a_table(norms):
     entries = method_entries(norms)
     assert len(entries) == 1
     (entry,) = entries
-    assert entry["text"] == "⟨bytes⟩ bytes / Timer(min_run_time=0.2)"          # the shared number stays
+    assert entry["text"] == "{bytes} bytes / Timer(min_run_time=0.2)"          # the shared number stays
     assert entry["table"].columns == ["bytes", "rows", "cases and shapes"]
     assert len(entry["table"].rows) == 5                      # 6 shapes, but D512·T256 = D2048·T64
     assert "median of n=5" in entry["facts"] and "24 rows" in entry["facts"]
