@@ -2,7 +2,8 @@
 test_hf_exact.py compares archbench's formulas with: parameters (and persistent buffers: the checkpoint's
 tensors) by archbench's component kinds, forward FLOPs by component under torch's FlopCounterMode, and the bytes
 of the cache transformers keeps after a prompt. Also the tiny twin of each config.json the FLOPs and cache are
-measured on. Imported only where transformers is installed."""
+measured on, and transformers' weights under archbench's names (`archbench_state`). Imported only where
+transformers is installed."""
 from __future__ import annotations
 
 import json
@@ -142,10 +143,80 @@ def _tensors(obj, depth: int = 0):
             yield from _tensors(x, depth + 1)
 
 
-def cache_bytes(model, cfg, T: int, batch: int = 1) -> int:
-    """Bytes of every tensor of the cache transformers keeps after a prompt of T tokens."""
+def cache_bytes(model, cfg, T: int, batch: int = 1) -> dict[str, int]:
+    """Bytes of the floating-point tensors of the cache transformers keeps after a prompt of T tokens (not the
+    layers' position counters), by archbench mixer kind: transformers' cache holds one entry per layer."""
     ids = torch.randint(0, cfg.vocab_size, (batch, T))
     with torch.no_grad():
         cache = model(ids, use_cache=True).past_key_values
-    seen = {id(t): t for t in _tensors(cache) if t.is_floating_point()}   # not the layers' position counters
-    return sum(t.numel() * t.element_size() for t in seen.values())
+    assert len(cache.layers) == cfg.n_layers
+    out: Counter = Counter()
+    for spec, layer in zip(cfg.layers, cache.layers):
+        tensors = {id(t): t for t in _tensors(layer) if t.is_floating_point()}
+        out[MIXERS[spec.mixer].kind] += sum(t.numel() * t.element_size() for t in tensors.values())
+    return dict(out)
+
+
+# ---------------------------------------------------------------- transformers' weights in archbench's model
+_RENAME = [(r"^model\.embed_tokens\.", "embed."), (r"^model\.norm\.", "norm."), (r"^lm_head\.", "head."),
+           (r"^model\.layers\.(\d+)\.input_layernorm\.", r"layers.\1.mixer_norm."),
+           (r"^model\.layers\.(\d+)\.post_attention_layernorm\.", r"layers.\1.ffn_norm."),
+           (r"\.self_attn\.([qkvo])_proj\.", r".mixer.w\1."), (r"\.self_attn\.([qk])_norm\.", r".mixer.\1_norm."),
+           (r"\.mlp\.gate\.weight$", ".ffn.router.gate.weight"),
+           (r"\.mlp\.(gate|up|down)_proj\.", r".ffn.\1."),
+           (r"\.mlp\.shared_expert\.(gate|up|down)_proj\.", r".ffn.shared.\1."),
+           (r"\.mlp\.shared_expert_gate\.", ".ffn.shared_gate."),
+           (r"\.linear_attn\.(conv1d|norm|out_proj)\.", lambda m: ".mixer." + {"conv1d": "conv", "norm": "o_norm",
+                                                                              "out_proj": "o_proj"}[m[1]] + "."),
+           (r"\.linear_attn\.(A_log|dt_bias)$", r".mixer.\1")]
+# Qwen3-Next's RMSNorms scale by (1 + w) (its gated norm inside GatedDeltaNet by w): archbench's weight is 1 + w
+_ZERO_CENTRED = re.compile(r"(layernorm|^model\.norm|self_attn\.[qk]_norm)\.weight$")
+
+
+def archbench_state(model, cfg) -> dict[str, torch.Tensor]:
+    """transformers' weights of a LLaMA-layout model (llama, mistral, phi3, qwen2, qwen3, qwen3_moe, mixtral) under
+    the names of archbench's Decoder: fused projections split (phi3's qkv_proj and gate_up_proj, the experts'
+    gate_up_proj, gate first), every expert its own MLP; and Qwen3-Next's (its GatedDeltaNet projections, grouped
+    per key head in transformers, regrouped as archbench's q, k, v, z and a, b blocks; zero-centred norms)."""
+    H, Hkv, K = cfg.n_heads, cfg.kv_heads, cfg.attn_head_dim
+    out = {}
+    for name, t in model.state_dict().items():
+        if name.endswith("rotary_emb.inv_freq"):
+            continue
+        if cfg.gdn.n_v_heads and _ZERO_CENTRED.search(name):
+            t = t + 1
+        for pattern, repl in _RENAME:
+            name = re.sub(pattern, repl, name)
+        name = name.removeprefix("model.")
+        if name.endswith(".self_attn.qkv_proj.weight"):
+            base = name.replace(".self_attn.qkv_proj.weight", ".mixer.w")
+            out |= dict(zip([base + "q.weight", base + "k.weight", base + "v.weight"],
+                            t.split([H * K, Hkv * K, Hkv * K])))
+        elif name.endswith(".mlp.gate_up_proj.weight"):
+            base = name.replace(".mlp.gate_up_proj.weight", ".ffn.")
+            out |= dict(zip([base + "gate.weight", base + "up.weight"], t.chunk(2)))
+        elif m := re.search(r"\.linear_attn\.in_proj_(qkvz|ba)\.weight$", name):
+            out[name[:m.start()] + (".mixer.in_proj.weight" if m[1] == "qkvz" else ".mixer.ab_proj.weight")] = \
+                _regroup_gdn(t, cfg, m[1])
+        elif m := re.search(r"\.mlp\.experts\.(gate_up|down)_proj$", name):
+            base = name[:m.start()] + ".ffn.experts."
+            for e, w in enumerate(t):
+                if m[1] == "down":
+                    out[f"{base}{e}.down.weight"] = w
+                else:
+                    out |= dict(zip([f"{base}{e}.gate.weight", f"{base}{e}.up.weight"], w.chunk(2)))
+        else:
+            out[name] = t
+    return out
+
+
+def _regroup_gdn(w: torch.Tensor, cfg, which: str) -> torch.Tensor:
+    """transformers' in_proj_qkvz rows, per key head [q, k, v (r heads), z (r heads)], as archbench's [q | k | v | z]
+    over all heads; in_proj_ba rows, per key head [b (r heads), a (r heads)], as [a | b]."""
+    Hk, Hv, K = cfg.gdn.n_heads, cfg.gdn.n_v_heads, cfg.gdn.head_k_dim
+    r, V, D = Hv // Hk, cfg.gdn.head_v_dim, w.shape[-1]
+    if which == "ba":
+        b, a = w.view(Hk, 2 * r, D).split([r, r], dim=1)
+        return torch.cat([a.reshape(-1, D), b.reshape(-1, D)])
+    parts = w.view(Hk, 2 * K + 2 * r * V, D).split([K, K, r * V, r * V], dim=1)
+    return torch.cat([p.reshape(-1, D) for p in parts])

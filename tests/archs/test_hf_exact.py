@@ -2,7 +2,8 @@
 builds from the same config.json — parameters (total and per component) of the full model on the meta device,
 forward FLOPs by component of a tiny twin under torch's FlopCounterMode, and the bytes of the cache transformers
 keeps after a short prompt — exactly, or differing by the differences `archs.hf_differences` records (each
-named, with its size; EXPECTED_DIFFERENCES below lists which ones each model type has).
+named, with its size; EXPECTED_DIFFERENCES below lists which ones each model type has). For the types archbench
+computes as transformers does, the tiny twin given transformers' weights gives transformers' logits.
 
 Skipped where transformers (the optional extra `hf`) is not installed.
 """
@@ -104,7 +105,7 @@ def test_cache_bytes_after_a_prompt_equal_what_transformers_keeps(name, dtype, t
     width = torch.empty((), dtype=dtype).element_size()
     theirs = ref.cache_bytes(ref.build(raw, dtype=dtype), cfg, CACHE_TOKENS)
     ours = analytic.cache_bytes(cfg, 1, CACHE_TOKENS, width)
-    assert theirs == sum(plus(ours, cache_differences(cfg, 1, CACHE_TOKENS, width)).values())
+    assert theirs == plus(ours, cache_differences(cfg, 1, CACHE_TOKENS, width))
 
 
 def test_deepseek_v3_as_transformers_builds_it_has_no_mtp_module():
@@ -114,3 +115,26 @@ def test_deepseek_v3_as_transformers_builds_it_has_no_mtp_module():
     gap, = [d.size for d in param_differences(cfg) if d.reference == "transformers"]
     assert gap == -analytic.params(cfg).by_kind["mtp"]
     assert not any("MTP module" in a for a in built.assumptions if a.startswith("differs"))
+
+
+# the types whose forward archbench computes as transformers does, given its weights (Qwen3-Next's zero-centred
+# norms as 1 + w). The others differ by behaviour their DIFF notes record (Gemma 2's soft-capping and embedding
+# scale, GPT-2's and GPT-NeoX's tanh GELU, DeepSeek-V3's group-limited routing and routed scaling)
+SAME_OUTPUTS = ["llama-2-7b", "mistral-7b-v0.1", "phi-3-mini-4k", "qwen2-7b", "qwen3-8b", "qwen3-30b-a3b",
+                "mixtral-8x7b", "qwen3-next-80b-a3b"]
+
+
+@pytest.mark.parametrize("name", SAME_OUTPUTS)
+def test_with_transformers_weights_the_logits_are_transformers_logits(name, tmp_path):
+    # 30 tokens: past the tiny twins' sliding window of 16, so the window's edge is compared too
+    raw, cfg = tiny(name, tmp_path)
+    torch.manual_seed(0)
+    theirs = ref.build(raw)
+    with torch.no_grad():                            # weights far from their init, so a swapped tensor shows
+        for p in theirs.parameters():
+            p.normal_(0, 0.2) if p.dim() > 1 else p.uniform_(0.5, 1.5)
+    ours = cfg.build().eval()
+    ours.load_state_dict(ref.archbench_state(theirs, cfg))           # strict: every tensor has its place
+    ids = torch.randint(0, cfg.vocab_size, (2, 30))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids).logits, theirs(ids).logits, rtol=1e-4, atol=1e-4)
