@@ -308,3 +308,32 @@ def test_a_config_saved_by_the_installed_transformers_loads_as_the_same_model(tm
     raw = json.loads((FIXTURES / f"{name}.json").read_text())
     saved = transformers.CONFIG_MAPPING[raw.pop("model_type")](**raw).to_json_string(use_diff=False)
     assert same_model(load_hf_config(write(tmp_path, saved)), load(name))
+
+
+@pytest.mark.parametrize("name, changes, message", [
+    ("gpt2", {"activation_function": "swish"}, "activation_function 'swish' is not supported for gpt2"),
+    ("gemma-2-9b", {"hidden_activation": "relu"}, "hidden_activation 'relu' is not supported"),
+    ("gemma-2-9b", {"layer_types": ["full_attention"] * 3}, "layer_types must list 42 of full_attention"),
+    ("qwen3-8b", {"layer_types": ["sliding_attention"] * 36, "sliding_window": None},
+     "names sliding_attention layers but field 'sliding_window' is missing"),
+    ("gpt-neox-20b", {"intermediate_size": DELETE}, "required field 'intermediate_size'"),
+])
+def test_the_newer_types_name_a_bad_field(tmp_path, name, changes, message):
+    with pytest.raises(ArchbenchError) as err:
+        load_hf_config(edited(tmp_path, name, **changes))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_gemma2_slides_on_even_layers_with_norms_after_each_output_and_geglu():
+    cfg = load("gemma-2-9b")
+    assert [s.window for s in cfg.pattern] == [4096, None] and cfg.post_norms and cfg.tie_embeddings
+    assert {s.ffn for s in cfg.layers} == {"geglu"}
+
+
+def test_gpt_types_are_layernorm_plain_gelu_mlps_with_biases():
+    gpt2, neox = load("gpt2"), load("gpt-neox-20b")
+    assert (gpt2.norm, gpt2.position, gpt2.bias, gpt2.tie_embeddings, gpt2.ffn_dim) == ("layer", "learned", True,
+                                                                                       True, 4 * 768)
+    assert (neox.norm, neox.position, neox.bias, neox.parallel_residual, neox.rope_fraction) == \
+        ("layer", "rope", True, True, 0.25)
+    assert {s.ffn for s in gpt2.layers + neox.layers} == {"gelu"}
