@@ -16,7 +16,7 @@ from harness.store.units import format_value
 LLAMA_JSON = Path(__file__).resolve().parents[1] / "archs" / "fixtures" / "hf" / "llama-2-7b.json"
 
 
-def test_presets_and_a_config_file_side_by_side_from_the_formulas(tmp_path, capsys):
+def test_presets_and_a_config_file_side_by_side_from_the_formulas_in_their_own_folder(tmp_path, capsys):
     out = tmp_path / "cmp"
     assert main(["compare-archs", "nexus-1.5b", str(LLAMA_JSON), "modern-tiny", "--out", str(out)]) == 0
     captured = capsys.readouterr()
@@ -30,6 +30,8 @@ def test_presets_and_a_config_file_side_by_side_from_the_formulas(tmp_path, caps
     assert "6.738B" in html                                           # Llama-2-7B from its config.json
     assert html.count("<svg") == 2 and (out / "environment.html").is_file()
     assert json.loads((out / "run.json").read_text())["command"] == "compare-archs"
+    assert main(["compare-archs", "nexus-13b", "--out", str(out)]) == 0      # a second comparison replaces it
+    assert set(load_frame(out).arch) == {"nexus-13b"}
 
 
 def test_measure_runs_the_runnable_presets_only(tmp_path, capsys):
@@ -40,13 +42,6 @@ def test_measure_runs_the_runnable_presets_only(tmp_path, capsys):
     assert set(measured.arch) == {"modern-tiny"} and set(measured["extra"].map(lambda e: e["phase"])) == \
         {"prefill", "decode", "train"}
     assert "measured decode tokens/s" in (out / "index.html").read_text(encoding="utf-8")
-
-
-def test_a_second_comparison_replaces_the_first_in_its_folder(tmp_path, capsys):
-    out = tmp_path / "cmp"
-    assert main(["compare-archs", "nexus-1.5b", "--out", str(out)]) == 0
-    assert main(["compare-archs", "nexus-13b", "--out", str(out)]) == 0
-    assert set(load_frame(out).arch) == {"nexus-13b"}
 
 
 @pytest.mark.parametrize("args, message", [
