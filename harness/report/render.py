@@ -117,7 +117,8 @@ def render_run(run_dir: Path, out_root: Path, *, suites: Sequence[Any] = (),
     env = environment()
     out = out_root / run_dir.name
     out.mkdir(parents=True, exist_ok=True)
-    common = {"run_id": run_dir.name, "nav": nav, "header": run_header(run_dir.name, info)}
+    common = {"run_id": run_dir.name, "nav": nav, "header": run_header(run_dir.name, info),
+              "profile": info.get("profile") or "quick"}
 
     def write(name: str, template: str, **context: Any) -> None:
         html = env.get_template(template).render(**common, page=name, **context)

@@ -264,6 +264,8 @@ def test_not_run_is_its_own_state_with_the_command(report):
     assert 'class="card notrun"' in html and "not run in this run" in html
     doc = (report.parent / "doc_003.html").read_text()
     assert 'class="badge notrun"' in doc and "archbench run --suites attention --profile quick" in doc
+    never = (report.parent / "suite_never_ran.html").read_text()              # selected, no rows at all
+    assert "Not run in this run: <code>archbench run --suites never_ran --profile quick</code>" in never
 
 
 def test_pivot_hides_no_row(tmp_path):
