@@ -44,7 +44,7 @@ _ROTARY = {"qwen3_next": 0.25, "gpt_neox": 0.25}
 _ACT_FIELD = {"gpt2": "activation_function", "gemma2": "hidden_activation"}
 _ACT_DEFAULT = {"gpt2": "gelu_new", "gpt_neox": "gelu", "gemma2": "gelu_pytorch_tanh"}
 _EPS_FIELD = {"gpt2": "layer_norm_epsilon", "gpt_neox": "layer_norm_eps"}
-_GELU_TANH = ("gelu_new", "gelu_fast", "gelu_pytorch_tanh", "gelu_pytorch_tanh", "gelu_accurate")
+_GELU_TANH = ("gelu_new", "gelu_fast", "gelu_pytorch_tanh", "gelu_accurate")
 _PLAIN_MLP = ("gpt2", "gpt_neox")              # up, activation, down; every other type is gated
 # Every spelling a model type's transformers config class accepts for one field: its `attribute_map` aliases
 # and the names transformers 4 and 5 write (Qwen3-MoE's `num_experts` became `num_local_experts` in v5).
