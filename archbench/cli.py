@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", nargs="?", choices=("archs", "suites", "claims"), default="archs")
     ls.add_argument("--doc", action="append", help="claims of these documents (repeat or comma-separate)")
     ls.add_argument("--status", default=None, help="claims of this status in the run's verdicts (holds, refuted, "
-                                                   "inconclusive, assumption, untestable, not-judged)")
+                                                   "inconclusive, assumption, untestable, not-run, not-judged)")
     ls.add_argument("--run", default=None, help="the run whose verdicts are shown (default: the latest)")
     ls.add_argument("--results", default=str(RESULTS_ROOT))
     ls.add_argument("--json", action="store_true", help="the records as JSON")

@@ -18,9 +18,9 @@ from harness.store.verdicts import Status, VerdictRecord
 from suites import SUITES
 
 NOT_JUDGED = "not judged"
-# what --status accepts: a status as the report writes it, or its short name (holds, assumption, untestable...)
-STATUS_NAMES = {**{s.value: s.value for s in Status}, **{s.name.lower(): s.value for s in Status},
-                "not-judged": NOT_JUDGED, NOT_JUDGED: NOT_JUDGED}
+# what --status accepts: a status as the report writes it, or its short name (holds, assumption, not-run...)
+SHORT_NAMES = {**{s.name.lower().replace("_", "-"): s.value for s in Status}, "not-judged": NOT_JUDGED}
+STATUS_NAMES = {**{s.value: s.value for s in Status}, NOT_JUDGED: NOT_JUDGED, **SHORT_NAMES}
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,10 @@ def suite_records() -> list[dict[str, Any]]:
 
 def status_name(text: str) -> str:
     """A --status value as the status it names; an unknown one is a one-line error listing the known ones."""
-    if text.lower() not in STATUS_NAMES:
-        known = ", ".join(dict.fromkeys([*(s.name.lower() for s in Status), "not-judged"]))
-        raise ArchbenchError(f"unknown status {text!r}; known: {known}")
-    return STATUS_NAMES[text.lower()]
+    key = text.lower().replace("_", "-") if text.lower().replace("_", "-") in SHORT_NAMES else text.lower()
+    if key not in STATUS_NAMES:
+        raise ArchbenchError(f"unknown status {text!r}; known: {', '.join(SHORT_NAMES)}")
+    return STATUS_NAMES[key]
 
 
 def claim_records(claims: Iterable[Claim], verdicts: Sequence[VerdictRecord] | None = None, *,
@@ -93,7 +93,7 @@ SUITE_COLUMNS = [Column("name", "suite", 15), Column("docs", "docs", 19, text=" 
                  Column("question", "question", 0)]
 CLAIM_COLUMNS = [Column("id", "claim", 40), Column("doc", "doc", 4), Column("kind", "kind", 11),
                  Column("quote", "quote", 60)]
-VERDICT_COLUMNS = [Column("status", "status", 24), Column("value", "value", 12, right=True)]
+VERDICT_COLUMNS = [Column("status", "status", 25), Column("value", "value", 12, right=True)]
 
 
 def claim_columns(with_verdicts: bool) -> list[Column]:
