@@ -198,7 +198,8 @@ def cmd_compare(args) -> int:
     for change in changes:
         print(f"  {change}")
     if args.threshold is not None:
-        print(f"\n{len(worse)} metric(s) worse by more than {args.threshold * 100:g}%" + ("" if len(worse) else ": pass"))
+        verdict = "" if len(worse) else ": pass"
+        print(f"\n{len(worse)} metric(s) worse by more than {args.threshold * 100:g}%{verdict}")
     return 1 if len(worse) else 0
 
 
