@@ -183,6 +183,8 @@ def cmd_compare(args) -> int:
                              f"({(delta.present == 'a_only').sum()} rows only in the first, "
                              f"{(delta.present == 'b_only').sum()} only in the second)")
     verdicts = [run_verdicts(p if p.is_dir() else p.parent, write=False) for p in runs]
+    if filters["suites"]:                            # the claims those suites answer
+        verdicts = [[v for v in side if set(v.suites) & set(filters["suites"])] for side in verdicts]
     changes = compare_verdicts(*verdicts)
     worse = regressions(delta, args.threshold) if args.threshold is not None else delta.iloc[:0]
     if args.json:

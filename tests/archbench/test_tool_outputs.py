@@ -28,7 +28,8 @@ def make_run(root, run_id, latency=1.0, tokens_per_s=100.0, params=1000.0, verdi
 
 
 def verdicts(status):
-    return [VerdictRecord(claim="001-gqa-table-kv3", doc="001", status=status, value=4.0, unit="ratio"),
+    return [VerdictRecord(claim="001-gqa-table-kv3", doc="001", status=status, value=4.0, unit="ratio",
+                          suites=("throughput",)),
             VerdictRecord(claim="002-x", doc="002", status=Status.REFUTED)]
 
 
@@ -58,6 +59,8 @@ def test_compare_filters_by_suite_and_shows_verdict_changes(two_runs, capsys):
     assert "tokens_per_s" in out and "latency_fwd_s" not in out and "params_total" not in out
     assert "001-gqa-table-kv3: holds -> refuted" in out
     assert max(len(line) for line in out.splitlines()) <= 120          # readable in a terminal
+    assert main(["compare", *two_runs, "--suite", "norms"]) == 0        # claims of other suites are left out
+    assert "verdicts: 0 of 0 claims changed status" in capsys.readouterr().out
 
 
 def test_compare_json_lists_rows_regressions_and_verdict_changes(two_runs, capsys):
