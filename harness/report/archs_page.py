@@ -152,12 +152,27 @@ def loss_lines(ok: pd.DataFrame) -> list[Line]:
     return lines
 
 
-GROUPS: tuple[tuple[str, Callable[[pd.DataFrame], list[Line]]], ...] = (
-    ("Parameters", parameter_lines), ("FLOPs per token", flop_lines), ("Decode state (batch 1, bf16)",
-                                                                      decode_state_lines),
-    ("Training memory (analytic, no sharding)", training_memory_lines),
-    ("Measured on this machine (the runnable presets)", measured_lines),
-    ("Loss on real text (each architecture shrunk to 64 wide)", loss_lines))
+@dataclass(frozen=True)
+class Group:
+    title: str
+    lines: Callable[[pd.DataFrame], list[Line]]
+    note: str = ""
+
+
+GROUPS = (
+    Group("Parameters", parameter_lines, "counted on the module tree where the run has it, else the formula"),
+    Group("FLOPs per token", flop_lines, "formula: 2 FLOPs per multiply-add, matmuls only, causal attention halved; "
+                                         "training = 3 × forward"),
+    Group("Decode state (batch 1, bf16)", decode_state_lines, "formula, equal to the bytes the tiny presets' "
+                                                              "caches hold (suite kv_cache)"),
+    Group("Training memory (analytic, no sharding)", training_memory_lines,
+          "weights and gradients at the training precision, Adam's fp32 moments (and master copy), activations "
+          "after Korthikanti et al. 2022"),
+    Group("Measured on this machine (the runnable presets)", measured_lines,
+          "only the tiny presets run here; a full-size preset's runnable twin is its -tiny column"),
+    Group("Loss on real text (each architecture shrunk to 64 wide)", loss_lines,
+          "suite loss_curves, the same batches for every architecture: matched parameters = one non-embedding "
+          "budget and the profile's steps; matched FLOPs = steps that spend the base model's training FLOPs"))
 
 
 def archs_context(frame: pd.DataFrame, link: RowLink = lambda suite, index: None) -> dict[str, Any] | None:
@@ -176,11 +191,12 @@ def archs_context(frame: pd.DataFrame, link: RowLink = lambda suite, index: None
         return Link(shown, href) if href else shown
 
     groups = []
-    for title, lines_of in GROUPS:
-        lines = [(label, cells) for label, cells in lines_of(ok) if cells]
+    for group in GROUPS:
+        lines = [(label, cells) for label, cells in group.lines(ok) if cells]
         if lines:
             rows = [[label, *(text(cells.get(name)) for name in names)] for label, cells in lines]
-            groups.append((title, Table(["", *names], rows, num=set(range(1, len(names) + 1)))))
+            groups.append((group.title, Table(["", *names], rows, num=set(range(1, len(names) + 1)),
+                                              note=group.note)))
     return {"columns": names, "groups": groups, "figures": figures(ok, names)}
 
 
