@@ -169,7 +169,7 @@ GROUPS = (
           "weights and gradients at the training precision, Adam's fp32 moments (and master copy), activations "
           "after Korthikanti et al. 2022"),
     Group("Measured on this machine (the runnable presets)", measured_lines,
-          "only the tiny presets run here; a full-size preset's runnable twin is its -tiny column"),
+          "only the tiny presets run here; a full-size preset's runnable twin is its family's -tiny column"),
     Group("Loss on real text (each architecture shrunk to 64 wide)", loss_lines,
           "suite loss_curves, the same batches for every architecture: matched parameters = one non-embedding "
           "budget and the profile's steps; matched FLOPs = steps that spend the base model's training FLOPs"))
