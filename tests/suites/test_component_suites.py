@@ -42,13 +42,16 @@ def test_learned_positions_past_the_table_are_untestable(smoke):
     assert "max_seq_len=64" in rows[1].reason
 
 
-def test_a_wrong_triton_rmsnorm_gets_failed_rows(smoke, monkeypatch):
-    monkeypatch.setattr(norms, "_triton_outputs", lambda x, w, dy: (x + 1, dy * 3, w * 0))
+def test_a_wrong_triton_kernel_gets_failed_rows(smoke, monkeypatch):
+    """Both fused kernels (RMSNorm and LayerNorm) are gated: a kernel whose outputs are wrong is never timed."""
+    monkeypatch.setattr(norms, "_triton_outputs", lambda kernel, state, x, dy: (
+        x + 1, dy * 3, *(torch.zeros_like(v) for v in state.values())))
     rows = run_units(norms, {"triton_check"})
-    err = next(r for r in rows if r.metric == "rel_error")
+    errors = [r for r in rows if r.metric == "rel_error"]
     speed = [r for r in rows if r.metric.startswith("latency")]
-    assert err.value > norms.TOL[torch.float32]
-    assert speed and all(r.status == "failed" and r.value is None and "rel err" in r.reason for r in speed)
+    assert {r.case for r in errors} == set(norms.FUSED)
+    assert all(r.value > norms.TOL[torch.float32] for r in errors)
+    assert len(speed) == 2 and all(r.status == "failed" and r.value is None and "rel err" in r.reason for r in speed)
 
 
 def test_a_wrong_absorbed_mla_gets_failed_rows(smoke, monkeypatch):
