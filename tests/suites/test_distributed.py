@@ -71,11 +71,11 @@ def _worker_processes(marker: str) -> list[int]:
     return found
 
 
-def test_a_rank_that_raises_fails_the_launch_quickly_with_its_reason(tmp_path):
-    start = time.perf_counter()
+def test_a_rank_that_raises_fails_the_launch_with_its_reason_not_at_the_timeout(tmp_path):
+    """The failing rank's reason ends the launch; had it waited for the (long) timeout, the error would say
+    "timed out" instead. No wall-clock bound: startup takes from seconds to a minute on a loaded machine."""
     with pytest.raises(ArchbenchError, match=r"rank 1 failed: RuntimeError: injected failure on rank 1"):
-        launch(suite.WORKER, 2, ["--modes", "raise"], timeout_s=60, out=tmp_path / "raise.jsonl")
-    assert time.perf_counter() - start < 40
+        launch(suite.WORKER, 2, ["--modes", "raise"], timeout_s=600, out=tmp_path / "raise.jsonl")
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="process check reads /proc")
@@ -84,7 +84,7 @@ def test_a_rank_that_hangs_is_killed_at_the_timeout(tmp_path):
     start = time.perf_counter()
     with pytest.raises(ArchbenchError, match=r"timed out after 20s"):
         launch(suite.WORKER, 2, ["--modes", "hang"], timeout_s=20, out=out)
-    assert time.perf_counter() - start < 25
+    assert time.perf_counter() - start < 20 + 60          # killed at the timeout, not left to finish (load margin)
     time.sleep(0.2)
     assert _worker_processes(str(out)) == []                            # torchrun and both ranks are gone
 
