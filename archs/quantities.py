@@ -11,6 +11,15 @@ a preset) into its config. In an expression (bytes are decimal; `dtype` one of D
     kv_bytes(model, context, batch=1, dtype="bfloat16", part="total")
                                             decode state after `context` tokens: KV cache, MLA latent, GDN state
     flops_per_token(model, context, training=False)   forward (or forward + backward) FLOPs per token
+    mixer_flops(model, context, kind="attention", part="layer")
+                                            forward FLOPs of one sequence of `context` tokens through the
+                                            model's first layer whose mixer is `kind` (attention, mla, gdn): the
+                                            whole mixer ("layer": projections included) or the mixing alone
+                                            ("mixing": causal QK^T and AV; GDN's chunked recurrence and solve)
+    mixer_crossover(model, kind, than, part="layer")
+                                            the first context length (to 1%, from 64 tokens) from which `kind`
+                                            needs fewer mixer FLOPs than `than` in the same model; inf if none
+                                            below 4M tokens
     train_memory(model, batch, context, precision="bf16", part="total", checkpointing=False)
                                             weights, gradients, optimizer (Adam), activations, or their total
     field(model, name)                      a config value: "max_seq_len", "moe.n_experts", "kv_heads", ...
@@ -27,6 +36,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from archs import analytic
+from archs.components import MIXERS, attention, deltanet
 from harness.errors import ArchbenchError, ConfigError, one_line
 
 DTYPE_BYTES = {"float32": 4, "fp32": 4, "float16": 2, "fp16": 2, "bfloat16": 2, "bf16": 2, "float8": 1, "fp8": 1,
@@ -54,12 +64,15 @@ def _part(parts: dict[str, float], part: str, what: str) -> float:
 
 
 # ---------------------------------------------------------------- the quantities, over configs
+ALWAYS_COUNTED = ("embedding", "output", "positions", "norm")   # parts every decoder has, possibly of 0 parameters
+
+
 def params(cfg: Any, part: str = "total") -> float:
     p = analytic.params(cfg)
     if part in ("total", "active"):
         return float(p.total if part == "total" else p.active)
-    _one_of("params part", part, ["total", "active", *p.by_kind])
-    return float(p.by_kind[part])
+    _one_of("params part", part, ["total", "active", *dict.fromkeys([*ALWAYS_COUNTED, *p.by_kind])])
+    return float(p.by_kind.get(part, 0))
 
 
 def weight_bytes(cfg: Any, dtype: str = "bfloat16", part: str = "total") -> float:
@@ -82,6 +95,45 @@ def train_memory(cfg: Any, batch: float, context: float, precision: str = "bf16"
     return _part(parts, part, "train_memory")
 
 
+def _mixing_flops(cfg: Any, spec: Any, T: int) -> float:
+    """FLOPs of the mixing alone (no projections), causal: attention's QK^T and AV, GDN's chunks and solve."""
+    if spec.mixer == "gdn":
+        terms = deltanet.flops_terms(cfg, T)
+        return float(terms["chunk"] + terms["solve"])
+    if spec.mixer == "attention":
+        return float(4 * attention.attended_pairs(T, spec.window, True) * cfg.n_heads * cfg.attn_head_dim)
+    raise ArchbenchError(f"mixer_flops part 'mixing' is known for attention and gdn, not {spec.mixer!r}")
+
+
+def mixer_flops(cfg: Any, context: float, kind: str = "attention", part: str = "layer") -> float:
+    _one_of("mixer_flops part", part, ("layer", "mixing"))
+    layers = getattr(cfg, "layers", ())
+    spec = next((s for s in layers if s.mixer == kind), None)
+    if spec is None:
+        raise ArchbenchError(f"mixer_flops: the model has no {kind!r} layer "
+                             f"(its mixers: {', '.join(sorted({s.mixer for s in layers})) or 'none'})")
+    if part == "mixing":
+        return _mixing_flops(cfg, spec, int(context))
+    return float(MIXERS[kind].flops_formula(cfg, spec, int(context), True))
+
+
+CROSSOVER_RANGE = (64, 1 << 22)
+
+
+def mixer_crossover(cfg: Any, kind: str, than: str, part: str = "layer") -> float:
+    """The first T (to 1%) from which `kind`'s mixer FLOPs are below `than`'s: bisection on log T."""
+    def cheaper(T: int) -> bool:
+        return mixer_flops(cfg, T, kind, part) < mixer_flops(cfg, T, than, part)
+
+    lo, hi = CROSSOVER_RANGE
+    if not cheaper(hi):
+        return float("inf")
+    while hi / lo > 1.01:
+        mid = int((lo * hi) ** 0.5)
+        lo, hi = (lo, mid) if cheaper(mid) else (mid, hi)
+    return float(hi)
+
+
 def field(cfg: Any, name: str) -> float:
     """A numeric config value by dotted name (a sub-config's field: "moe.n_experts"), properties included."""
     value: Any = cfg
@@ -96,7 +148,7 @@ def field(cfg: Any, name: str) -> float:
 
 QUANTITIES: dict[str, Callable[..., float]] = {
     "params": params, "weight_bytes": weight_bytes, "kv_bytes": kv_bytes, "flops_per_token": flops_per_token,
-    "train_memory": train_memory, "field": field,
+    "train_memory": train_memory, "field": field, "mixer_flops": mixer_flops,
 }
 
 
@@ -161,5 +213,6 @@ class Quantities:
         out = {name: (lambda model, *a, _fn=fn, **k: _fn(self._model(model), *a, **k))
                for name, fn in QUANTITIES.items()}
         out["solve"] = lambda model, *a, **k: solve(self._model(model), *a, **k)
+        out["mixer_crossover"] = lambda model, *a, **k: mixer_crossover(self._model(model), *a, **k)
         out["dtype_bytes"] = dtype_bytes
         return out

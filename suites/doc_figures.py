@@ -9,8 +9,7 @@ memory tables, sizes, KV lines, ratios and stated-size rooflines; 003's embeddin
 params_flops counts (so a claim reading either is answered without counting too), rows a claim reads several of
 at once or by range (001's GQA examples, 003's output head share), 002's MQA decode rooflines, 003's comparison
 with an equivalent dense decoder (archs.parallel_stacks.equivalent_dense), 004's decode roofline and latent-vs-
-naive cache, the expert counts that would make 000's hybrid reach 235B, one attention layer's FLOPs at 000's
-width, and 000's mixers' FLOPs and crossover lengths.
+naive cache.
 Every row has stat "analytic", the formula in `method` and what it assumes in `extra.assumption`; its `dtype`
 column is the precision the bytes are counted at (for a KV cache, and a total or an estimate that includes one,
 the cache's). Units of bytes are decimal (1 GB = 1e9 B), as the documents write them. Every reading a
@@ -24,9 +23,9 @@ from typing import Any, Iterator
 
 from archs import analytic, get_config
 from archs import parallel_stacks as stacks
-from archs.components import attention, deltanet, mla, mlp, position_params
-from harness.report.headline import Headline
+from archs.components import attention, mla, position_params
 from harness.suite import Context, Suite, Unit
+from harness.report.headline import Headline
 
 BYTES = {"float32": 4, "float16": 2, "int8": 1}
 # 002's stated precision of the weights per model: base FP32; standard and nano INT8
@@ -73,8 +72,7 @@ def nexus_roofline() -> Iterator[dict]:
 
 # ---------------------------------------------------------------- 001: GQA examples, positions; 000's attention FLOPs
 def modern_figures() -> Iterator[dict]:
-    """The rows of a claim that reads several at once (001's GQA examples), positions' parameters, and one attention
-    layer's FLOPs at 000's width with 16 and 4 KV heads."""
+    """The rows of a claim that reads several at once (001's GQA examples) and positions' parameters."""
     cfg = get_config("modern-768")
     spec = cfg.pattern[0]
     mha = attention.cache_bytes_formula(replace(cfg, n_kv_heads=12), spec, 1, 1, 2)
@@ -88,11 +86,6 @@ def modern_figures() -> Iterator[dict]:
     for position in ("rope", "sinusoidal", "learned"):
         yield fig(position, "params_positions", position_params(replace(cfg, position=position)), "params",
                   arch="modern-768", measure="params", method="learned: max_seq_len × d; otherwise none")
-    hybrid = get_config("hybrid-235b")
-    for case, kv in (("attention_mha", 16), ("attention_gqa", 4)):  # 000: "groups KV pairs to reduce computation"
-        yield fig(case, "flops_fwd", attention.flops_formula(replace(hybrid, n_kv_heads=kv), hybrid.pattern[1], 4096),
-                  "FLOP", arch="hybrid-235b", measure="flops", shape={"T": 4096},
-                  method="archs.components.attention.flops_formula, one layer, causal", n_kv_heads=kv)
 
 
 # ---------------------------------------------------------------- 003: parallel stacks
@@ -138,85 +131,14 @@ def mla_figures() -> Iterator[dict]:
                                                               "1024 tokens")
 
 
-# ---------------------------------------------------------------- 000: what makes the hybrid 235B
-HYBRID_TARGET = 235e9
-
-
-def hybrid_solve() -> Iterator[dict]:
-    """000 gives no expert count or width. With everything else as the preset reads it, the routed experts must
-    hold 235B minus the rest: E = (235B - rest) / (MoE layers × (3·d·w + d)) for a SwiGLU expert of width w
-    (+ d for its router column). Also the totals for a few expert counts and active parameters for a few top-k."""
-    cfg = get_config("hybrid-235b")
-    p = analytic.params(cfg)
-    m, d = cfg.moe, cfg.dim
-    rest = p.total - p.by_kind["moe_experts"] - p.by_kind["moe_router"]
-    moe_layers = sum(spec.ffn == "moe" for spec in cfg.layers)
-    kw = dict(arch="hybrid-235b", measure="hybrid_solve", assumption="; ".join(cfg.assumptions))
-    yield fig("preset", "params_total", p.total, "params", method="archs.analytic.params", **kw)
-    yield fig("preset", "params_active", p.active, "params", method="archs.analytic.params", **kw)
-    yield fig("without_routed_experts", "params_total", rest, "params", method="total - experts - routers", **kw)
-    for w in sorted({d // 4, d // 2, 3 * d // 4, m.expert_dim, d}):
-        per_expert = mlp.mlp_params(d, w, m.expert_ffn) + d
-        yield fig("experts_for_235b", "n_experts", (HYBRID_TARGET - rest) / (moe_layers * per_expert), "experts",
-                  shape={"F": w}, method=f"(235e9 - {rest:,}) / ({moe_layers} × (3·d·w + d))", **kw)
-    for E in (8, 16, 64, 128):
-        c = replace(cfg, moe=replace(m, n_experts=E, top_k=min(m.top_k, E)))
-        yield fig("with_experts", "params_total", analytic.params(c).total, "params", shape={"E": E, "F": m.expert_dim},
-                  method="archs.analytic.params", **kw)
-    for k in (1, 2, 4, 8):
-        yield fig("top_k", "params_active", analytic.params(replace(cfg, moe=replace(m, top_k=k))).active, "params",
-                  shape={"E": m.n_experts, "k": k}, method="archs.analytic.params", **kw)
-    dense = replace(cfg, moe=None, ffn_dim=mlp.matched_hidden(d, 4 * d, "swiglu"),
-                    pattern=tuple(replace(s, ffn="swiglu") for s in cfg.pattern))
-    yield fig("dense_ffn", "params_total", analytic.params(dense).total, "params",
-              method="MoE replaced by one SwiGLU FFN of 2/3·4·d", **kw)
-
-
-MIXER_T = (512, 1024, 2048, 4096, 8192, 16384, 32768)
-
-
-def _crossover(cost_gdn, cost_attn, lo: int = 64, hi: int = 1 << 22) -> float:
-    """The first T (to 1%) from which GDN's cost is below attention's, by bisection on log T; inf if none below hi."""
-    if cost_gdn(hi) >= cost_attn(hi):
-        return float("inf")
-    while hi / lo > 1.01:
-        mid = int((lo * hi) ** 0.5)
-        lo, hi = (mid, hi) if cost_gdn(mid) >= cost_attn(mid) else (lo, mid)
-    return float(hi)
-
-
-def hybrid_mixers() -> Iterator[dict]:
-    """000's two mixers at its own dims (16 heads of 512): forward FLOPs of one GQA layer and one Gated DeltaNet
-    layer per T, and the T from which GDN is cheaper, for the whole layer (projections included: GDN projects to
-    more channels) and for the mixing alone (causal scores and values vs the chunked recurrence)."""
-    cfg = get_config("hybrid-235b")
-    gdn_spec, attn_spec = cfg.pattern
-    H, K = cfg.n_heads, cfg.attn_head_dim
-    layer = {"gdn": lambda T: deltanet.flops_formula(cfg, gdn_spec, T),
-             "gqa": lambda T: attention.flops_formula(cfg, attn_spec, T)}
-    core = {"gdn": lambda T: (lambda t: t["chunk"] + t["solve"])(deltanet.flops_terms(cfg, T)),
-            "gqa": lambda T: 4 * attention.attended_pairs(T, attn_spec.window, True) * H * K}
-    kw = dict(arch="hybrid-235b", measure="mixer_flops", assumption="; ".join(cfg.assumptions))
-    for T in MIXER_T:
-        for case, cost in layer.items():
-            yield fig(case, "flops_fwd", cost(T), "FLOP", shape={"T": T}, method=f"{case} flops_formula, one layer",
-                      **kw)
-    for case, costs, what in (("gdn_vs_gqa", layer, "whole layers, projections included"),
-                              ("gdn_vs_gqa_core", core, "mixing only: causal QKᵀ and AV vs the chunked recurrence")):
-        yield fig(case, "crossover_T", _crossover(costs["gdn"], costs["gqa"]), "tokens",
-                  method=f"first T with FLOPs(GDN) < FLOPs(GQA), {what}, bisection on log T", **kw)
-
-
 NEXUS_ARCHS = ("nexus-405b", "nexus-13b", "nexus-1.5b")
 UNITS = {  # unit key -> (figures, the presets they read: the unit runs if the run wants any of them)
     **{f"nexus/{label}": (lambda l=label: nexus_total(l), (label.split("@")[0],))
        for label in (*BASE_READINGS, "nexus-13b", "nexus-1.5b")},
     "nexus/roofline": (nexus_roofline, NEXUS_ARCHS),
-    "modern": (modern_figures, ("modern-768", "llama-2-70b", "hybrid-235b")),
+    "modern": (modern_figures, ("modern-768", "llama-2-70b")),
     "parallel-stacks": (stacks_figures, ("parallel-stacks-current", "parallel-stacks-2x64")),
     "mla": (mla_figures, ("mla-moe",)),
-    "hybrid/solve": (hybrid_solve, ("hybrid-235b",)),
-    "hybrid/mixers": (hybrid_mixers, ("hybrid-235b",)),
 }
 
 

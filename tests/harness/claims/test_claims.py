@@ -394,10 +394,3 @@ def test_the_standard_models_embedding_line_from_the_quantities(shipped):
     assert evaluate_expression("weight_bytes('nexus-13b', 'int8', 'embedding')", {}) == 50000 * 2048 * 1
     assert evaluate_expression("params('nexus-405b@kv32') - params('nexus-405b')", {}) == 96 * 2 * 8192 * 24 * 64
 
-
-def test_doc_figures_expert_count_reaches_235b(figures):
-    """rest + experts × MoE layers × (3·d·w + d) must give back the 235B target."""
-    rest = figures[(figures.arch == "hybrid-235b") & (figures.case == "without_routed_experts")].value.item()
-    row = figures[(figures.case == "experts_for_235b") & (figures["shape.F"] == 6144)]
-    total = rest + row.value.item() * 24 * (3 * 8192 * 6144 + 8192)
-    assert total == pytest.approx(235e9, rel=1e-9)
