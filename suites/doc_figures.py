@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 from archs import analytic, get_config
 from archs import parallel_stacks as stacks
-from archs.components import attention, mla, position_params
+from archs.components import mla
 from harness.suite import Context, Suite, Unit
 from harness.report.headline import Headline
 
@@ -68,24 +68,6 @@ def nexus_roofline() -> Iterator[dict]:
                       dtype=dtype, shape={"B": 1, "T": T}, estimate=True,
                       method=f"(weights + KV of {cfg.kv_heads} KV heads) / (weights + KV of 1), bytes read per token",
                       assumption=f"decode is bandwidth-bound; {dtype} KV cache; batch 1")
-
-
-# ---------------------------------------------------------------- 001: GQA examples, positions; 000's attention FLOPs
-def modern_figures() -> Iterator[dict]:
-    """The rows of a claim that reads several at once (001's GQA examples) and positions' parameters."""
-    cfg = get_config("modern-768")
-    spec = cfg.pattern[0]
-    mha = attention.cache_bytes_formula(replace(cfg, n_kv_heads=12), spec, 1, 1, 2)
-    for case, kv in (("gqa-3kv", 3), ("gqa-2kv", 2)):                # the attention suite's names
-        per_token = attention.cache_bytes_formula(replace(cfg, n_kv_heads=kv), spec, 1, 1, 2)
-        yield fig(case, "kv_reduction", mha / per_token, "ratio", arch="modern-768", measure="kv_vs_mha",
-                  method="bytes per token of n_kv=12 / of n_kv", n_kv_heads=kv)
-    llama = get_config("llama-2-70b")                      # the rows' arch: 001 names LLaMA-2-70B
-    yield fig("gqa_vs_mha", "kv_reduction", llama.n_heads / llama.kv_heads, "ratio", arch="llama-2-70b",
-              measure="kv_cache", method="n_heads / n_kv_heads")
-    for position in ("rope", "sinusoidal", "learned"):
-        yield fig(position, "params_positions", position_params(replace(cfg, position=position)), "params",
-                  arch="modern-768", measure="params", method="learned: max_seq_len × d; otherwise none")
 
 
 # ---------------------------------------------------------------- 003: parallel stacks
@@ -136,7 +118,6 @@ UNITS = {  # unit key -> (figures, the presets they read: the unit runs if the r
     **{f"nexus/{label}": (lambda l=label: nexus_total(l), (label.split("@")[0],))
        for label in (*BASE_READINGS, "nexus-13b", "nexus-1.5b")},
     "nexus/roofline": (nexus_roofline, NEXUS_ARCHS),
-    "modern": (modern_figures, ("modern-768", "llama-2-70b")),
     "parallel-stacks": (stacks_figures, ("parallel-stacks-current", "parallel-stacks-2x64")),
     "mla": (mla_figures, ("mla-moe",)),
 }
