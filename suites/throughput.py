@@ -123,8 +123,10 @@ def plan(ctx: Context) -> list[Unit]:
 
 
 HEADLINE = Headline(
-    title="Tokens per second of each runnable preset on this machine: prefill, decode and a training step",
-    kind="bars", metric="tokens_per_s", x="arch", series="measure", log_y=True, y_label="tokens/s")
+    title="Model FLOP utilisation of each runnable preset on this machine: achieved FLOP/s of prefill and of a "
+          "training step as a fraction of the measured matmul peak (tokens/s in the tables below)",
+    kind="bars", metric="roofline_fraction", x="case", series="measure", over=("shape.T",), line=1.0,
+    reference="measured matmul peak", y_label="fraction of the matmul peak (MFU)")
 
 SUITE = Suite(headline=HEADLINE, name="throughput", plan=plan, sizes=SIZES, docs=("000", "001", "002", "003", "004"),
               description=__doc__,
