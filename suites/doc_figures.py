@@ -27,47 +27,11 @@ from archs.components import mla
 from harness.suite import Context, Suite, Unit
 from harness.report.headline import Headline
 
-BYTES = {"float32": 4, "float16": 2, "int8": 1}
-# 002's stated precision of the weights per model: base FP32; standard and nano INT8
-NEXUS = {"nexus-405b": "float32", "nexus-13b": "int8", "nexus-1.5b": "int8"}
-# 002 names GQA for the base without sizing it: the preset's 8 KV heads, 32 (what its "~100 GB" KV line and the
-# "MQA: 32× smaller" target imply) and plain MHA (its "Multi-Head Attention (128 heads)")
-BASE_READINGS = {"nexus-405b": 8, "nexus-405b@kv32": 32, "nexus-405b@mha": 128}
-
 
 def fig(case: str, metric: str, value: float, unit: str, *, arch: str = "", measure: str = "formula",
         method: str = "", dtype: str = "", shape: dict | None = None, **extra: Any) -> dict[str, Any]:
     return dict(case=case, arch=arch, measure=measure, metric=metric, value=float(value), unit=unit,
                 stat="analytic", method=method, dtype=dtype, shape=shape or {}, extra=extra)
-
-
-def nexus_config(label: str):
-    if label.startswith("nexus-405b"):
-        kv = BASE_READINGS[label]
-        return get_config("nexus-405b", n_kv_heads=None if kv == 128 else kv)
-    return get_config(label)
-
-
-# ---------------------------------------------------------------- 002: totals and MQA rooflines
-def nexus_total(label: str) -> Iterator[dict]:
-    """The model's parameters (what params_flops counts; here also for the base's other KV-head readings)."""
-    cfg = nexus_config(label)
-    yield fig("total", "params_total", analytic.params(cfg).total, "params", arch=label, measure="params",
-              method="archs.analytic.params", assumption=f"{cfg.kv_heads} KV heads of {cfg.n_heads}")
-
-
-def nexus_roofline() -> Iterator[dict]:
-    """Decode speed-up of MQA over each model's own attention, from the bytes read per token."""
-    for label in (*BASE_READINGS, "nexus-13b"):
-        cfg, T = nexus_config(label), nexus_config(label).max_seq_len
-        w = analytic.params(cfg).total * BYTES[NEXUS[label.split("@")[0]]]
-        for dtype in ("float16", "int8", "float32"):                          # the KV cache's number format
-            kv = sum(analytic.cache_bytes(cfg, 1, T, BYTES[dtype]).values())
-            mqa = sum(analytic.cache_bytes(replace(cfg, n_kv_heads=1), 1, T, BYTES[dtype]).values())
-            yield fig("mqa_decode_roofline", "speedup", (w + kv) / (w + mqa), "ratio", arch=label, measure="roofline",
-                      dtype=dtype, shape={"B": 1, "T": T}, estimate=True,
-                      method=f"(weights + KV of {cfg.kv_heads} KV heads) / (weights + KV of 1), bytes read per token",
-                      assumption=f"decode is bandwidth-bound; {dtype} KV cache; batch 1")
 
 
 # ---------------------------------------------------------------- 003: parallel stacks
@@ -113,11 +77,7 @@ def mla_figures() -> Iterator[dict]:
                                                               "1024 tokens")
 
 
-NEXUS_ARCHS = ("nexus-405b", "nexus-13b", "nexus-1.5b")
 UNITS = {  # unit key -> (figures, the presets they read: the unit runs if the run wants any of them)
-    **{f"nexus/{label}": (lambda l=label: nexus_total(l), (label.split("@")[0],))
-       for label in (*BASE_READINGS, "nexus-13b", "nexus-1.5b")},
-    "nexus/roofline": (nexus_roofline, NEXUS_ARCHS),
     "parallel-stacks": (stacks_figures, ("parallel-stacks-current", "parallel-stacks-2x64")),
     "mla": (mla_figures, ("mla-moe",)),
 }
