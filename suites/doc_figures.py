@@ -22,7 +22,6 @@ from dataclasses import replace
 from typing import Any, Iterator
 
 from archs import analytic, get_config
-from archs import parallel_stacks as stacks
 from archs.components import mla
 from harness.suite import Context, Suite, Unit
 from harness.report.headline import Headline
@@ -32,29 +31,6 @@ def fig(case: str, metric: str, value: float, unit: str, *, arch: str = "", meas
         method: str = "", dtype: str = "", shape: dict | None = None, **extra: Any) -> dict[str, Any]:
     return dict(case=case, arch=arch, measure=measure, metric=metric, value=float(value), unit=unit,
                 stat="analytic", method=method, dtype=dtype, shape=shape or {}, extra=extra)
-
-
-# ---------------------------------------------------------------- 003: parallel stacks
-def stacks_figures() -> Iterator[dict]:
-    for label in ("parallel-stacks-current", "parallel-stacks-2x64"):
-        cfg = get_config(label)
-        p = analytic.params(cfg)
-        dense = analytic.params(stacks.equivalent_dense(cfg, n_layers=128)).total
-        kw = dict(arch=label, measure="params", method="archs.parallel_stacks.params_formula")
-        yield fig("total", "params_total", p.total, "params", **kw)
-        yield fig("output_head_share", "size_ratio", p.by_kind["output"] / p.total, "ratio", **kw)
-        yield fig("vs_dense_128_layers", "size_ratio", p.total / dense, "ratio", arch=label, measure="params",
-                  method="params / params(equivalent_dense(cfg, n_layers=128))")
-        ours = stacks.cache_bytes_formula(cfg, 1, 1, 2)
-        theirs = sum(analytic.cache_bytes(stacks.equivalent_dense(cfg, n_layers=128), 1, 1, 2).values())
-        yield fig("kv_vs_dense_128_layers", "kv_reduction", theirs / ours, "ratio", arch=label, measure="kv_cache",
-                  method="KV bytes per token of the dense 128-layer decoder / of the stacks")
-    dense = stacks.equivalent_dense(get_config("parallel-stacks-2x64"), n_layers=128)
-    yield fig("dense_128_layers", "model_bytes", 4 * analytic.params(dense).total, "bytes",
-              arch="dense-128x1024-v110k", measure="memory_breakdown", dtype="float32",
-              method="params(128 full-width layers, d=1024, vocab 110000) × 4 B")
-    yield fig("implied_by_file_size", "params_total", 7.23e9 / 4, "params", arch="003-stated-file",
-              measure="params", method="7.23 GB / 4 B per fp32 parameter")
 
 
 # ---------------------------------------------------------------- 004: MLA
@@ -78,7 +54,6 @@ def mla_figures() -> Iterator[dict]:
 
 
 UNITS = {  # unit key -> (figures, the presets they read: the unit runs if the run wants any of them)
-    "parallel-stacks": (stacks_figures, ("parallel-stacks-current", "parallel-stacks-2x64")),
     "mla": (mla_figures, ("mla-moe",)),
 }
 
