@@ -2,9 +2,9 @@
 
 Runs the suites the documents' claims name (`suites = [...]` in a claim) at `--profile`, in a fresh run under
 `--results`, judges only those documents' claims and renders the report of those documents into `--out`. With
-`--analytic` nothing is timed or trained: only the suites whose rows are formulas run (ANALYTIC_SUITES), so every
-claim answered by the generic quantities or by arithmetic is judged in seconds; a claim that needs a measurement
-says which suite would answer it (untestable here). Prints one line per document with its verdict counts.
+`--analytic` nothing is timed or trained: no suite runs (ANALYTIC_SUITES, suites of formula rows only, is empty:
+every formula is a claim's expression over the generic quantities), so every claim answered by those quantities
+or by arithmetic is judged in seconds; a claim that needs a measurement says which suite would answer it. Prints one line per document with its verdict counts.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from harness.store.verdicts import VerdictRecord
 from harness.suite import Context
 from suites import SUITES
 
-ANALYTIC_SUITES = ("doc_figures",)     # rows from formulas only: no timing, no training, no model built
+ANALYTIC_SUITES: tuple[str, ...] = ()   # suites of formula rows only; none: every formula is a claim's expression
 
 
 def suites_needed(documents: list[Document], analytic: bool) -> list[str]:

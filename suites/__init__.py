@@ -4,11 +4,11 @@ read by archbench.documents: document.toml, readings.toml, claims*.toml, models/
 from pathlib import Path
 
 from harness.registry import Registry
-from suites import (attention, decode, distributed, doc_figures, ffn, kv_cache, loss_curves, memory, mixers, norms,
-                    params_flops, positions, public_models, roofline, sketches, snippets, throughput)
+from suites import (attention, decode, distributed, ffn, kv_cache, loss_curves, memory, mixers, norms, params_flops,
+                    positions, public_models, roofline, sketches, snippets, throughput)
 
 SUITES: Registry = Registry("suite")
-for _suite in (roofline.SUITE, params_flops.SUITE, doc_figures.SUITE, public_models.SUITE, kv_cache.SUITE,
+for _suite in (roofline.SUITE, params_flops.SUITE, public_models.SUITE, kv_cache.SUITE,
                memory.SUITE, throughput.SUITE, norms.SUITE, attention.SUITE, mixers.SUITE, decode.SUITE, ffn.SUITE,
                snippets.SUITE, sketches.SUITE, distributed.SUITE, loss_curves.SUITE, positions.SUITE):
     SUITES.add(_suite.name, _suite)

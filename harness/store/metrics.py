@@ -70,9 +70,6 @@ METRICS: dict[str, Metric] = {
     # published models and papers (suite public_models)
     "config_value": Metric("value", None, "a number from a published model configuration (field in case)"),
     "has_component": Metric("flag", None, "1 if the published model or paper has the component in case, else 0"),
-    # document figures (suite doc_figures)
-    "size_ratio": Metric("ratio", None, "parameters of one model (or part) / another's (which one in case)"),
-    "n_experts": Metric("experts", None, "routed experts per MoE layer that reach a target size (shape F = width)"),
     # distributed (suite distributed)
     "comm_bytes": Metric("bytes", False, "bytes sent per rank per step"),
     "memory_per_rank_bytes": Metric("bytes", False, "per-rank memory (part in extra.part)"),

@@ -68,7 +68,7 @@ def test_analyze_reads_a_preset(capsys):
 def test_a_rerun_continues_the_last_run_and_skips_finished_units(tmp_path, capsys, monkeypatch):
     # the run's identity holds the tree's diff; other edits between the two runs must not start a new one here
     monkeypatch.setattr("harness.store.resume.git_state", lambda: {"commit": "c0ffee", "diff_sha256": None})
-    args = ["run", "--suites", "doc_figures", "--results", str(tmp_path), "--no-report"]
+    args = ["run", "--suites", "roofline", "--results", str(tmp_path), "--no-report"]
     assert main(args) == 0
     first = capsys.readouterr()
     verdicts = {v.claim: v for v in read_verdicts(first.out.strip())}    # the run judged its claims
@@ -90,7 +90,7 @@ def test_tokenizer_flag_accepts_byte_and_bpe_sizes_only(capsys):
 
 def make_run(root, run_id, value):
     store = ResultStore(root, run_id)
-    store.append(store.row(suite="doc_figures", case="gqa-3kv", measure="kv_vs_mha", metric="kv_reduction",
+    store.append(store.row(suite="attention", case="gqa-3kv", measure="kv_vs_mha", metric="kv_reduction",
                            value=value, unit="ratio", stat="analytic"))
     return store.run_dir
 

@@ -77,7 +77,7 @@ def bench(content: str) -> Callable[[Path], None]:
     return files(**{"bench.json": content})
 
 
-RUN_FLAGS = ("run", "--suites", "doc_figures", "--results", "{tmp}/results", "--out", "{tmp}/out")
+RUN_FLAGS = ("run", "--suites", "roofline", "--results", "{tmp}/results", "--out", "{tmp}/out")
 LOSS_RUN = ("run", "--suites", "loss_curves", "--results", "{tmp}/results", "--no-report")
 NO_CUDA = not torch.cuda.is_available()
 

@@ -15,12 +15,12 @@ from harness.store.results import latest_run
 
 @pytest.fixture
 def quick_run(tmp_path, monkeypatch):
-    """`archbench run` of the cheap doc_figures suite into tmp_path/results, without judging the claims (seconds
-    per run, and not what these tests are about); the git state is pinned (other edits of the tree between two
+    """`archbench run` of the cheap roofline suite (the machine's peaks, measured once per process) into
+    tmp_path/results, without judging the claims (seconds per run, and not what these tests are about); the git state is pinned (other edits of the tree between two
     runs would otherwise change the run's identity)."""
     monkeypatch.setattr("harness.store.resume.git_state", lambda: {"commit": "c0ffee", "diff_sha256": None})
     monkeypatch.setattr("archbench.cli.judge_run", lambda run_dir, claims: [])
-    base = ["run", "--suites", "doc_figures", "--results", str(tmp_path / "results"), "--no-report"]
+    base = ["run", "--suites", "roofline", "--results", str(tmp_path / "results"), "--no-report"]
     return lambda *extra: main([*base, *extra])
 
 
@@ -64,7 +64,7 @@ def test_redo_retrains_past_a_corrupt_checkpoint(quick_run, capsys):
 
 
 def test_a_run_with_failed_units_exits_1_saying_how_many_and_where(quick_run, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("archbench.cli.run_suites", lambda *a, **k: {"doc_figures": {"ok": 1, "failed": 2,
+    monkeypatch.setattr("archbench.cli.run_suites", lambda *a, **k: {"roofline": {"ok": 1, "failed": 2,
                                                                                       "skipped": 0}})
     assert quick_run() == 1
     rows = latest_run(tmp_path / "results") / "rows.jsonl"

@@ -67,7 +67,7 @@ def tree_copy(destination: Path) -> Path:
 def tiny_run(root: Path) -> Path:
     run = root / "0001_nogit_20250101-000000"
     run.mkdir(parents=True)
-    row = {"run_id": run.name, "suite": "doc_figures", "case": "gqa-3kv", "measure": "kv_vs_mha",
+    row = {"run_id": run.name, "suite": "attention", "case": "gqa-3kv", "measure": "kv_vs_mha",
            "metric": "kv_reduction", "value": 4.0, "unit": "ratio", "stat": "analytic", "status": "ok"}
     (run / "rows.jsonl").write_text(json.dumps(row) + "\n")
     (run / "run.json").write_text(json.dumps({"profile": "quick", "hostname": "wheelbox"}))

@@ -1,8 +1,5 @@
 """Tests for claims as data: loading and validation, each generic check at its boundaries on synthetic results,
-evaluate's robustness, judging a run into its verdicts.jsonl, and the doc_figures suite whose rows many claims
-read."""
-import io
-from pathlib import Path
+evaluate's robustness, judging a run into its verdicts.jsonl, and the claims answered by expressions alone."""
 
 import pytest
 
@@ -11,12 +8,8 @@ from harness.claims.load import load_claims
 from harness.claims.model import CHECKS, KINDS, Check, Claim, Status, evaluate, judge_run
 from archbench.report_inputs import load_all_claims
 from harness.errors import ArchbenchError
-from harness.store.metrics import metric
 from harness.store.results import ResultStore, load_frame
 from harness.store.verdicts import read_verdicts
-from harness.runner import complete_row, run_suite
-from harness.suite import Context
-from suites.doc_figures import SUITE as DOC_FIGURES
 
 RUN_ID = "0001_nogit_20250101-000000"
 H, R, I, A, U = (Status.HOLDS, Status.REFUTED, Status.INCONCLUSIVE, Status.ASSUMPTION, Status.UNTESTABLE)
@@ -63,23 +56,12 @@ def test_every_document_has_claims_and_quotes(shipped):
     assert all(c.quote.strip() and len(c.quote.split()) <= 16 for c in shipped)
 
 
-@pytest.fixture(scope="module")
-def figures_run(tmp_path_factory) -> Path:
-    store = ResultStore(tmp_path_factory.mktemp("figures"), RUN_ID)
-    run_suite(DOC_FIGURES, Context(run_id=RUN_ID), store, log=io.StringIO())
-    return store.run_dir
-
-
-@pytest.fixture(scope="module")
-def figures(figures_run):
-    return load_frame(figures_run)
-
-
-def test_claims_answered_by_doc_figures_find_their_rows(shipped, figures):
-    """A `where` typo in a claim file would leave its claim untestable; doc_figures rows must answer them all."""
-    local = [c for c in shipped if set(c.suites) <= {"doc_figures"} and c.check != "untestable"]
-    lost = [(v.claim.id, v.evidence) for v in evaluate(local, figures) if v.status is U]
-    assert len(local) > 40 and lost == []
+def test_claims_that_name_no_suite_are_judged_with_no_rows(shipped, tmp_path):
+    """The documents' own figures are expressions over the generic quantities: judged over an empty run, none is
+    left untestable (a model name or quantity typo would be)."""
+    local = [c for c in shipped if not c.suites and c.check != "untestable"]
+    lost = [(v.claim.id, v.evidence) for v in evaluate(local, frame_of(tmp_path)) if v.status is U]
+    assert len(local) > 100 and lost == []
 
 
 # ---------------------------------------------------------------- load_claims validation
@@ -377,18 +359,7 @@ def test_judge_run_writes_the_verdicts_beside_the_rows(tmp_path):
     assert (second.status, second.evidence, second.reason) == (U, "no GPT-4o here", "no GPT-4o here")
 
 
-# ---------------------------------------------------------------- the doc_figures suite
-def test_doc_figures_rows_validate_with_known_metrics():
-    ctx = Context(run_id=RUN_ID)
-    rows = [complete_row(DOC_FIGURES, ctx, fields) for unit in DOC_FIGURES.plan(ctx) for fields in unit.run(ctx)]
-    assert rows and all(metric(r.metric) and r.method and r.stat == "analytic" for r in rows)
-
-
-def test_doc_figures_row_identities_are_unique(figures_run):
-    """Two rows with one identity would silently collapse into one in load_frame."""
-    assert len(load_frame(figures_run)) == len(load_frame(figures_run, keep_superseded=True))
-
-
+# ---------------------------------------------------------------- the quantities the claims' expressions use
 def test_the_standard_models_embedding_line_from_the_quantities(shipped):
     """002's memory lines are claims' expressions now; loading the documents installed the quantities."""
     assert evaluate_expression("weight_bytes('nexus-13b', 'int8', 'embedding')", {}) == 50000 * 2048 * 1

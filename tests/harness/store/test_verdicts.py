@@ -21,7 +21,7 @@ def record(claim="002-x", status=Status.HOLDS, value=4.19e9, **fields):
 
 def test_verdicts_round_trip_through_jsonl(tmp_path):
     written = [record(evidence="4.19 GB vs stated 4.19 GB", rows=(3, 4), stated=[1.0, 2.0], tolerance=0.01,
-                      suites=("doc_figures",), details=[{"row": 3, "value": 1.5, "verdict": "holds"}],
+                      suites=("attention",), details=[{"row": 3, "value": 1.5, "verdict": "holds"}],
                       quote="“4.19 GB” — über", assumption="fp16 cache"),
                record("003-y", Status.UNTESTABLE, None, reason="needs a GPU", evidence="needs a GPU")]
     write_verdicts(tmp_path, written)
