@@ -3,11 +3,15 @@ verdicts (the worked example in examples/ is built here with --analytic); a bad 
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from archbench.cli import main
+from archs import get_config
+from archs.modelfile import load_model
+from archs.parallel_stacks import equivalent_dense
 from harness.claims.expr import install_namespace
 from harness.store.verdicts import read_verdicts
 
@@ -91,3 +95,15 @@ def test_a_seed_document_is_checked_from_its_folder(tmp_path, capsys):
     assert len(analytic) > 40
     assert [v.claim for v in analytic if str(v.status.value) in ("untestable here", "not run in this run")] == []
     assert "002: " in capsys.readouterr().out
+
+
+def test_seed_variant_model_files_are_the_configs_their_claims_mean():
+    """003's dense decoder is archs.parallel_stacks.equivalent_dense of either config; 004's MHA reading of mla-moe
+    keeps its windows and experts and only swaps the mixers (heads of 64)."""
+    documents = REPO / "suites" / "documents"
+    dense = load_model(documents / "003-parallel-stacks" / "models" / "dense-128x1024-v110k.toml")
+    assert dense == equivalent_dense(get_config("parallel-stacks-2x64"), n_layers=128) == \
+        equivalent_dense(get_config("parallel-stacks-current"), n_layers=128)
+    mla = get_config("mla-moe")
+    as_mha = replace(mla, head_dim=64, mla=None, pattern=tuple(replace(s, mixer="attention") for s in mla.pattern))
+    assert load_model(documents / "004-mla-moe" / "models" / "mla-moe-as-mha.toml") == as_mha
