@@ -183,10 +183,11 @@ def scales(claim: Claim, frame: pd.DataFrame) -> Verdict:
         status = _exponent_status(args, *interval(r))
         repeats = [float(x) for x in (r.extra if isinstance(r.extra, dict) else {}).get("repeats", [])]
         if repeats:                          # a timed exponent also needs every repeat's fit to agree
-            agree = all(_exponent_status(args, x, x) is status for x in repeats)
-            status = status if agree or status is I else I
+            disagree = status is not I and any(_exponent_status(args, x, x) is not status for x in repeats)
+            status = I if disagree else status
             notes.append(f"{label(r)}: per-repeat exponents {min(repeats):.2f}–{max(repeats):.2f} over "
-                         f"{len(repeats)} repeats" + ("" if agree else ", which disagree about the verdict"))
+                         f"{len(repeats)} repeats" + (", which disagree with the interval's verdict" if disagree
+                                                      else ""))
         statuses.append(status)
     target = (f"{args['expected']} ± {args.get('tolerance_abs', 0.2)}" if "expected" in args
               else f"< {args['below']}" if "below" in args else f"> {args['above']}")
