@@ -90,7 +90,7 @@ def ok_rows(claim: Claim, frame: pd.DataFrame | None, where: dict[str, Any],
 
 
 def label(row: Any) -> str:
-    """A row's name in evidence: its case (and arch) plus its shape, e.g. `experts_for_235b F=2048`."""
+    """A row's name in evidence: its case (and arch) plus its shape, e.g. `mha / gqa B=4 T=8192`."""
     shape = [f"{k[6:]}={plain(v)}" for k, v in row.items() if str(k).startswith("shape.") and not is_missing(v)]
     names = [n for n in (getattr(row, "arch", ""), getattr(row, "case", "")) if isinstance(n, str) and n]
     return " ".join(["/".join(names)] + shape)
